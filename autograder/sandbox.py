@@ -1,0 +1,468 @@
+"""A Jupyter kernel inside a bubblewrap sandbox: start, run code, limits, tear down.
+
+The kernel runs as an unprivileged uid in its own mount, pid, network, ipc and
+uts namespaces. It sees a read-only system (/usr, /etc, the Python prefix), a
+private writable folder (its HOME and working directory, which also holds the
+IPC sockets and connection file at the same path inside and out), and nothing
+else: not the repository, not the autograder bundle, not /tmp.
+
+jupyter_client's KernelManager is not used on purpose: version 8 silently
+ignores ``kernel_cmd``, so a kernel "launched in a sandbox" that way starts on
+the host and everything still seems to work. We start the process ourselves
+and talk to it with a plain BlockingKernelClient.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import psutil
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from autograder import hardware
+
+#: uid/gid the kernel runs as when the grader is root. RLIMIT_NPROC only
+#: applies to non-root users, so dropping privileges is what makes it bite.
+NOBODY = 65534
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be started or stopped working."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed kernel (from the spec's ``limits``)."""
+
+    cell_timeout: float = 120.0
+    notebook_timeout: float = 900.0
+    call_timeout: float = 300.0
+    memory_mb: int = 4096
+    max_processes: int = 256
+    max_file_mb: int = 1024
+    output_chars: int = 20_000
+    startup_timeout: float = 60.0
+
+
+@dataclasses.dataclass
+class CodeRun:
+    """What running one piece of code in the kernel produced."""
+
+    status: str  # "ok" | "error" | "timeout" | "died"
+    outputs: list = dataclasses.field(default_factory=list)
+    error: dict | None = None  # {"ename", "evalue", "traceback"}
+    seconds: float = 0.0
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def error_line(self) -> str:
+        if self.status == "timeout":
+            return f"timed out after {self.seconds:.0f} s"
+        if self.status == "died":
+            return "the kernel died (the code exited the process or was killed, e.g. out of memory)"
+        if self.error:
+            return f"{self.error['ename']}: {self.error['evalue']}"[:500]
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
+def bubblewrap_status() -> tuple[bool, str]:
+    """Whether bubblewrap can make a sandbox here, and why not if it cannot."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return False, "bubblewrap (bwrap) is not installed; on Debian/Ubuntu: apt-get install bubblewrap"
+    if sys.platform != "linux":
+        return False, "bubblewrap needs Linux"
+    probe = subprocess.run(
+        [bwrap, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", *_user_ns_args(), "true"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        return False, f"bwrap cannot create namespaces here: {probe.stderr.strip()[:300]}"
+    return True, "bubblewrap"
+
+
+def _user_ns_args() -> list[str]:
+    # As root, bwrap needs no user namespace and we drop to NOBODY with setpriv;
+    # an ordinary user needs one to get the other namespaces at all.
+    return [] if os.geteuid() == 0 else ["--unshare-user"]
+
+
+def _python_roots() -> list[Path]:
+    """Folders the kernel's interpreter needs: the venv prefix and the base install."""
+    roots = []
+    for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        path = Path(p).resolve()
+        if not any(path == r or r in path.parents for r in roots):
+            roots.append(path)
+    real_exe = Path(sys.executable).resolve()
+    if not any(r in real_exe.parents for r in roots):
+        roots.append(real_exe.parent.parent)
+    return sorted(roots)
+
+
+class Sandbox:
+    """One kernel, sandboxed. Use as a context manager; ``run`` executes code.
+
+    ``isolate=None`` uses bubblewrap when it works here and otherwise runs the
+    kernel unsandboxed with a loud warning; ``self.isolation`` records which.
+    """
+
+    def __init__(self, limits: Limits = Limits(), isolate: bool | None = None, gpu: bool | None = None,
+                 workdir: Path | None = None):
+        self.limits = limits
+        usable, why = bubblewrap_status()
+        if isolate and not usable:
+            raise SandboxError(f"isolation was required but is not available: {why}")
+        self.isolated = usable if isolate is None else isolate
+        self.isolation_note = why if not self.isolated else "bubblewrap"
+        self.gpu = hardware.gpu_device_nodes() != [] if gpu is None else gpu
+        self._owns_workdir = workdir is None
+        # Short paths: IPC socket names must fit in 107 bytes.
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dlg-", dir="/tmp"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.uid = NOBODY if (self.isolated and os.geteuid() == 0) else os.geteuid()
+        self.proc: subprocess.Popen | None = None
+        self.client: BlockingKernelClient | None = None
+        self.restarts = 0
+        self._log = None
+
+    # -- life cycle ---------------------------------------------------------
+
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if not self.isolated:
+            warnings.warn(
+                f"GRADING WITHOUT A SANDBOX: {self.isolation_note}. Submissions run with the "
+                "grader's own rights and can read hidden tests; the results record isolation=off.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        ipc = self.workdir / ".ipc"
+        ipc.mkdir(mode=0o700, exist_ok=True)
+        if self.uid != os.geteuid():
+            for p in (self.workdir, ipc):
+                os.chown(p, self.uid, self.uid)
+        conn_file = ipc / "kernel.json"
+        write_connection_file(str(conn_file), transport="ipc", ip=str(ipc / "k"))
+        if self.uid != os.geteuid():
+            os.chown(conn_file, self.uid, self.uid)
+        argv = self._command(conn_file)
+        self._log = open(self.workdir.parent / f"{self.workdir.name}.kernel.log", "wb")
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=self._env() if not self.isolated else {"PATH": "/usr/bin:/bin"},
+            cwd=self.workdir,
+        )
+        kc = BlockingKernelClient()
+        kc.load_connection_file(str(conn_file))
+        kc.start_channels()
+        try:
+            self._wait_ready(kc)
+        except Exception:
+            kc.stop_channels()
+            self._kill()
+            raise
+        self.client = kc
+
+    def _wait_ready(self, kc: BlockingKernelClient) -> None:
+        deadline = time.monotonic() + self.limits.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SandboxError(f"the kernel exited at start (code {self.proc.returncode}): {self.log_tail()}")
+            try:
+                kc.wait_for_ready(timeout=2)
+                return
+            except RuntimeError:
+                continue
+        raise SandboxError(f"the kernel did not start within {self.limits.startup_timeout:.0f} s: {self.log_tail()}")
+
+    def log_tail(self, n: int = 1500) -> str:
+        try:
+            data = (self.workdir.parent / f"{self.workdir.name}.kernel.log").read_bytes()
+        except OSError:
+            return ""
+        return data[-n:].decode("utf-8", "replace").strip()
+
+    def restart(self) -> None:
+        """A fresh kernel in the same folder (the old one's state is gone)."""
+        self._stop_kernel()
+        self.restarts += 1
+        self.start()
+
+    def close(self) -> None:
+        self._stop_kernel()
+        if self._log:
+            self._log.close()
+            self._log = None
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            try:
+                os.unlink(self.workdir.parent / f"{self.workdir.name}.kernel.log")
+            except OSError:
+                pass
+
+    def _stop_kernel(self) -> None:
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        self._kill()
+
+    def _kill(self) -> None:
+        if self.proc is None:
+            return
+        # Everything the submission started: bwrap's pid namespace dies with its
+        # init, and --die-with-parent makes that init die with bwrap. Without
+        # bwrap we collect the process tree ourselves.
+        try:
+            tree = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.Error:
+            tree = []
+        for p in [self.proc, *tree]:
+            try:
+                p.kill() if isinstance(p, psutil.Process) else os.kill(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, psutil.Error):
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.proc = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and self._kernel_process() is not None
+
+    def _kernel_process(self) -> psutil.Process | None:
+        if self.proc is None:
+            return None
+        try:
+            for p in [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]:
+                # bwrap's own argv names the launcher too: match the interpreter itself.
+                argv = p.cmdline()
+                if argv[:3] == self._kernel_argv(Path())[:3] and p.status() != psutil.STATUS_ZOMBIE:
+                    return p
+        except psutil.Error:
+            return None
+        return None
+
+    # -- the command --------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        env = {
+            "HOME": str(self.workdir),
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TMPDIR": str(self.workdir / ".tmp"),
+        }
+        if self.gpu and os.environ.get("LD_LIBRARY_PATH"):
+            env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+        if not self.gpu:
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        (self.workdir / ".tmp").mkdir(exist_ok=True)
+        if self.uid != os.geteuid():
+            os.chown(self.workdir / ".tmp", self.uid, self.uid)
+        return env
+
+    def _limits_prefix(self) -> list[str]:
+        lim = self.limits
+        return [
+            "prlimit",
+            f"--nproc={lim.max_processes}",
+            f"--data={lim.memory_mb * 1024 * 1024}",
+            f"--fsize={lim.max_file_mb * 1024 * 1024}",
+            "--core=0",
+            "--",
+        ]
+
+    def _kernel_argv(self, conn_file: Path) -> list[str]:
+        return [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn_file),
+                "--HistoryManager.enabled=False"]
+
+    def _command(self, conn_file: Path) -> list[str]:
+        if not self.isolated:
+            return [*self._limits_prefix(), *self._kernel_argv(conn_file)]
+        args = [
+            "bwrap",
+            "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            *_user_ns_args(),
+            "--die-with-parent", "--new-session", "--clearenv",
+            "--hostname", "sandbox",
+        ]
+        for key, value in self._env().items():
+            args += ["--setenv", key, value]
+        # The system, read-only; top-level symlinks (merged /usr) recreated.
+        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "etc", "opt/conda"):
+            path = Path("/") / top
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.exists():
+                args += ["--ro-bind", str(path), str(path)]
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        made: set[Path] = {Path("/"), Path("/tmp")}
+        for root in _python_roots():
+            args += self._mkdirs(root.parent, made) + ["--ro-bind", str(root), str(root)]
+        if self.gpu:
+            for node in hardware.gpu_device_nodes():
+                args += ["--dev-bind", node, node]
+            args += ["--ro-bind", "/sys", "/sys"]
+            for lib in hardware.gpu_library_dirs():
+                args += self._mkdirs(Path(lib).parent, made) + ["--ro-bind", lib, lib]
+        args += self._mkdirs(self.workdir.parent, made)
+        args += ["--bind", str(self.workdir), str(self.workdir), "--chdir", str(self.workdir)]
+        args += ["--", *self._limits_prefix()]
+        if self.uid != os.geteuid():
+            args += ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--"]
+        return args + self._kernel_argv(conn_file)
+
+    @staticmethod
+    def _mkdirs(path: Path, made: set[Path]) -> list[str]:
+        # bwrap creates missing parents of a bind point itself, but mode 0700;
+        # the unprivileged kernel could not walk through them.
+        out: list[str] = []
+        for p in [*reversed(path.parents), path]:
+            if p in made or p.is_symlink():
+                continue
+            made.add(p)
+            if str(p).startswith(("/usr", "/etc", "/proc", "/dev")):
+                continue
+            out += ["--perms", "0755", "--dir", str(p)]
+        return out
+
+    # -- running code -------------------------------------------------------
+
+    def run(self, code: str, timeout: float | None = None) -> CodeRun:
+        """Execute ``code`` in the kernel and collect its outputs as nbformat dicts."""
+        timeout = self.limits.cell_timeout if timeout is None else timeout
+        if self.client is None or not self.alive:
+            return CodeRun(status="died")
+        start = time.monotonic()
+        msg_id = self.client.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        collector = _OutputCollector(self.limits.output_chars)
+        deadline = start + timeout
+        interrupted_at = None
+        while True:
+            now = time.monotonic()
+            if interrupted_at is None and now > deadline:
+                self._interrupt()
+                interrupted_at = now
+            if interrupted_at is not None and now > interrupted_at + 5:
+                # The code ignores SIGINT (or is stuck in C): the kernel is lost.
+                self._stop_kernel()
+                return collector.result("timeout", time.monotonic() - start)
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                if not self.alive:
+                    self._stop_kernel()
+                    return collector.result("died", time.monotonic() - start)
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                break
+            collector.add(msg)
+        seconds = time.monotonic() - start
+        if interrupted_at is not None:
+            return collector.result("timeout", seconds)
+        return collector.result("error" if collector.error else "ok", seconds)
+
+    def _interrupt(self) -> None:
+        kernel = self._kernel_process()
+        if kernel is not None:
+            try:
+                kernel.send_signal(signal.SIGINT)
+            except psutil.Error:
+                pass
+
+
+class _OutputCollector:
+    """Turns iopub messages into nbformat outputs, keeping at most ``limit`` characters."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self.outputs: list[dict] = []
+        self.error: dict | None = None
+        self.truncated = False
+
+    def _take(self, text: str) -> str:
+        room = self.limit - self.used
+        if len(text) > room:
+            self.truncated = True
+            text = text[: max(room, 0)]
+        self.used += len(text)
+        return text
+
+    def add(self, msg: dict) -> None:
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            text = self._take(content.get("text", ""))
+            if not text:
+                return
+            last = self.outputs[-1] if self.outputs else None
+            if last and last["output_type"] == "stream" and last["name"] == content["name"]:
+                last["text"] += text
+            else:
+                self.outputs.append({"output_type": "stream", "name": content["name"], "text": text})
+        elif kind in ("display_data", "execute_result"):
+            data = {}
+            for mime, value in content.get("data", {}).items():
+                value = value if isinstance(value, str) else str(value)
+                if len(value) + self.used > self.limit and mime != "image/png":
+                    self.truncated = True
+                    continue
+                if mime == "image/png" and len(value) > 2_000_000:
+                    self.truncated = True
+                    continue
+                self.used += len(value) if mime != "image/png" else 0
+                data[mime] = value
+            out = {"output_type": kind, "data": data, "metadata": {}}
+            if kind == "execute_result":
+                out["execution_count"] = content.get("execution_count")
+            self.outputs.append(out)
+        elif kind == "error":
+            self.error = {
+                "ename": str(content.get("ename", ""))[:200],
+                "evalue": str(content.get("evalue", ""))[:2000],
+                "traceback": [str(t)[:4000] for t in content.get("traceback", [])[:50]],
+            }
+            self.outputs.append({"output_type": "error", **self.error})
+
+    def result(self, status: str, seconds: float) -> CodeRun:
+        if self.truncated:
+            self.outputs.append({"output_type": "stream", "name": "stderr",
+                                 "text": f"\n[dlgrade: output cut at {self.limit} characters]\n"})
+        return CodeRun(status=status, outputs=self.outputs, error=self.error, seconds=seconds,
+                       truncated=self.truncated)

@@ -1,0 +1,177 @@
+"""The sandbox really isolates: real kernels under bubblewrap, probed from inside."""
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox import Limits, Sandbox, bubblewrap_status
+
+pytestmark = pytest.mark.skipif(not bubblewrap_status()[0], reason=f"no sandbox here: {bubblewrap_status()[1]}")
+
+
+def _value(run):
+    """The text a cell printed, as JSON."""
+    assert run.ok, run.error_line()
+    text = "".join(o.get("text", "") for o in run.outputs if o["output_type"] == "stream")
+    return json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(Limits(cell_timeout=20, memory_mb=2048, max_processes=64), isolate=True) as sb:
+        yield sb
+
+
+def test_kernel_cannot_read_a_file_planted_on_the_host(sandbox, tmp_path_factory):
+    # Planted outside the sandbox's own folder, in places a grader keeps things.
+    secret = uuid.uuid4().hex
+    planted = [tmp_path_factory.mktemp("hidden") / "labels.npy", Path.cwd() / f".planted-{secret[:8]}"]
+    for p in planted:
+        p.write_text(secret)
+    try:
+        code = (
+            "import json, os\n"
+            f"paths = {[str(p) for p in planted]!r}\n"
+            "seen = {}\n"
+            "for p in paths:\n"
+            "    try:\n"
+            "        seen[p] = open(p).read()\n"
+            "    except OSError as e:\n"
+            "        seen[p] = type(e).__name__\n"
+            "print(json.dumps(seen))\n"
+        )
+        seen = _value(sandbox.run(code))
+        # The same code on the host does read them: the probe itself works.
+        assert all(p.read_text() == secret for p in planted)
+        assert set(seen.values()) == {"FileNotFoundError"}, seen
+    finally:
+        for p in planted:
+            p.unlink()
+
+
+def test_kernel_runs_unprivileged_in_its_own_namespaces(sandbox):
+    seen = _value(sandbox.run(
+        "import json, os\n"
+        "print(json.dumps({'uid': os.getuid(), 'pid': os.getpid(), 'cwd': os.getcwd(),"
+        " 'home': os.environ.get('HOME'), 'env': sorted(os.environ)}))"
+    ))
+    if os.geteuid() == 0:
+        assert seen["uid"] == 65534
+    assert seen["pid"] < 10, "the kernel is not in its own pid namespace: was it launched outside bwrap?"
+    assert seen["pid"] != os.getpid()
+    assert seen["cwd"] == str(sandbox.workdir) == seen["home"]
+    assert not any(k.startswith(("JPY_", "PYTEST")) for k in seen["env"]), seen["env"]
+
+
+def test_kernel_has_no_network(sandbox):
+    seen = _value(sandbox.run(
+        "import json, socket\n"
+        "out = {}\n"
+        "for host, port in [('127.0.0.1', 22), ('1.1.1.1', 53)]:\n"
+        "    try:\n"
+        "        socket.create_connection((host, port), timeout=2).close(); out[host] = 'connected'\n"
+        "    except OSError as e:\n"
+        "        out[host] = type(e).__name__\n"
+        "print(json.dumps(out))"
+    ))
+    assert "connected" not in seen.values(), seen
+
+
+def test_system_is_read_only_and_workdir_is_writable(sandbox):
+    seen = _value(sandbox.run(
+        "import json, sys\n"
+        "out = {}\n"
+        "for p in ['/usr/evil', '/etc/evil', sys.prefix + '/evil', '/tmp/ok', 'mine.txt']:\n"
+        "    try:\n"
+        "        open(p, 'w').write('x'); out[p] = 'written'\n"
+        "    except OSError as e:\n"
+        "        out[p] = type(e).__name__\n"
+        "print(json.dumps(out))"
+    ))
+    assert seen.pop("mine.txt") == "written"
+    assert seen.pop("/tmp/ok") == "written"  # a private tmpfs, gone with the kernel
+    assert "written" not in seen.values(), seen
+    assert (sandbox.workdir / "mine.txt").read_text() == "x"
+
+
+def test_limits_are_in_force_inside(sandbox):
+    seen = _value(sandbox.run(
+        "import json, resource\n"
+        "print(json.dumps({'nproc': resource.getrlimit(resource.RLIMIT_NPROC)[0],"
+        " 'data': resource.getrlimit(resource.RLIMIT_DATA)[0]}))"
+    ))
+    assert seen == {"nproc": 64, "data": 2048 * 2**20}
+
+
+def test_memory_bomb_gets_memory_error_and_kernel_survives(sandbox):
+    run = sandbox.run("import numpy as np\nx = np.ones(3 * 2**30 // 8)")
+    assert run.status == "error" and run.error["ename"] == "MemoryError", run
+    assert sandbox.run("print(1)").ok
+
+
+def test_fork_bomb_is_capped(sandbox):
+    if os.geteuid() != 0:
+        pytest.skip("RLIMIT_NPROC counts all of this user's processes: not safe to bomb as a normal user")
+    seen = _value(sandbox.run(
+        "import json, os, time\n"
+        "pids, err = [], None\n"
+        "try:\n"
+        "    for _ in range(500):\n"
+        "        pid = os.fork()\n"
+        "        if pid == 0:\n"
+        "            time.sleep(30); os._exit(0)\n"
+        "        pids.append(pid)\n"
+        "except OSError as e:\n"
+        "    err = type(e).__name__\n"
+        "for p in pids:\n"
+        "    os.kill(p, 9); os.waitpid(p, 0)\n"
+        "print(json.dumps({'forked': len(pids), 'error': err}))"
+    ))
+    assert seen["error"] == "BlockingIOError" and seen["forked"] < 64, seen
+
+
+def test_cell_timeout_interrupts_and_state_survives():
+    with Sandbox(Limits(cell_timeout=2), isolate=True) as sb:
+        assert sb.run("x = 41").ok
+        run = sb.run("import time\nwhile True: time.sleep(0.05)")
+        assert run.status == "timeout" and 1.5 < run.seconds < 10
+        assert _value(sb.run("print(x + 1)")) == 42
+
+
+def test_code_that_ignores_interrupts_loses_the_kernel_not_the_grader():
+    with Sandbox(Limits(cell_timeout=1), isolate=True) as sb:
+        run = sb.run("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: time.sleep(0.05)")
+        assert run.status == "timeout" and not sb.alive
+        sb.restart()
+        assert _value(sb.run("print(7)")) == 7
+
+
+def test_os_exit_is_reported_as_a_dead_kernel():
+    with Sandbox(Limits(cell_timeout=10), isolate=True) as sb:
+        assert sb.run("import os; os._exit(3)").status == "died"
+        assert sb.run("print(1)").status == "died"
+        sb.restart()
+        assert sb.run("print(1)").ok
+
+
+def test_a_flood_of_output_is_cut():
+    with Sandbox(Limits(output_chars=1000), isolate=True) as sb:
+        run = sb.run("for i in range(20000): print('x' * 100)")
+        assert run.ok and run.truncated
+        assert sum(len(o.get("text", "")) for o in run.outputs) < 1200
+
+
+def test_nothing_outlives_the_sandbox():
+    sb = Sandbox(Limits(), isolate=True)
+    sb.start()
+    sb.run("import subprocess\nsubprocess.Popen(['sleep', '300'], start_new_session=True)")
+    workdir, pid = sb.workdir, sb.proc.pid
+    sb.close()
+    assert not workdir.exists()
+    import psutil
+    left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]]
+    assert not left, f"processes left behind: {left}"
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
