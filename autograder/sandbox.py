@@ -32,6 +32,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder import hardware
+from autograder.spec import Limits
 
 #: uid/gid the kernel runs as when the grader is root. RLIMIT_NPROC only
 #: applies to non-root users, so dropping privileges is what makes it bite.
@@ -40,20 +41,6 @@ NOBODY = 65534
 
 class SandboxError(RuntimeError):
     """The sandbox could not be started or stopped working."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """Resource limits for one sandboxed kernel (from the spec's ``limits``)."""
-
-    cell_timeout: float = 120.0
-    notebook_timeout: float = 900.0
-    call_timeout: float = 300.0
-    memory_mb: int = 4096
-    max_processes: int = 256
-    max_file_mb: int = 1024
-    output_chars: int = 20_000
-    startup_timeout: float = 60.0
 
 
 @dataclasses.dataclass

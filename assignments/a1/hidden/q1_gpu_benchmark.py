@@ -1,0 +1,73 @@
+"""q1 — matmul in NumPy and TensorFlow, and a fair timer."""
+
+import numpy as np
+
+from autograder.judge import NotGraded, test_case
+
+
+def _operands(ctx, shapes):
+    rng = ctx.rng("operands")
+    return [(rng.standard_normal(a).astype("float32"), rng.standard_normal(b).astype("float32")) for a, b in shapes]
+
+
+@test_case(points=1, hint="both functions return the matrix product a @ b, for any compatible shapes")
+def matmul_products_are_correct(sub, ctx):
+    for a, b in _operands(ctx, [((37, 53), (53, 29)), ((64, 64), (64, 64)), ((1, 7), (7, 1))]):
+        want = a.astype("float64") @ b.astype("float64")
+        scale = ctx.threshold("atol") * np.sqrt(a.shape[1])
+        for name in ("matmul_numpy", "matmul_tf"):
+            got = np.asarray(sub.call(name, a, b))
+            assert got.shape == want.shape, f"{name} returns shape {got.shape} for {a.shape} @ {b.shape}"
+            assert np.allclose(got, want, atol=scale), f"{name} gives a wrong product for {a.shape} @ {b.shape}"
+
+
+@test_case(points=1, hint="call fn `warmup` times untimed, then `repeats` times, timing each call")
+def time_call_times_each_repeat_after_warmup(sub, ctx):
+    sleeper = sub.make("sleeper", delay=0.02)
+    times = sub.call("time_call", sleeper, repeats=4, warmup=2)
+    calls = sub.get(sleeper.attr("calls"))
+    assert isinstance(times, (list, np.ndarray)) and len(times) == 4, (
+        f"time_call(fn, repeats=4, warmup=2) should return 4 times, got {times!r:.80}")
+    assert calls == 6, f"time_call(fn, repeats=4, warmup=2) called fn {calls} times, expected 2 + 4"
+    times = [float(t) for t in times]
+    assert all(0.015 < t < 1.0 for t in times), (
+        f"each call of a function that sleeps 20 ms should time at about 0.02 s; got {np.round(times, 4)}")
+
+
+@test_case(points=1, hint="TensorFlow can return before the work is done: force the result (e.g. .numpy())")
+def time_call_waits_for_the_result(sub, ctx):
+    lazy = sub.make("sleeper", delay=0.0, force_delay=0.05)
+    times = [float(t) for t in sub.call("time_call", lazy, repeats=3, warmup=1)]
+    assert len(times) == 3, f"time_call(fn, repeats=3, warmup=1) should return 3 times, got {len(times)}"
+    assert min(times) > 0.04, (
+        f"a result that takes 50 ms to materialise was timed at {np.round(times, 4)} s: the timer stops "
+        "before the work finishes")
+
+
+@test_case(points=1, hint="matmul_tf should use TensorFlow's own matmul on tensors, without copying through NumPy")
+def matmul_tf_speed(sub, ctx):
+    repeats = int(ctx.threshold("repeats"))
+    baseline = sub.make("numpy_matmul")
+    if ctx.gpu:
+        if not any("GPU" in d for d in sub.devices()):
+            raise NotGraded("a GPU is present but TensorFlow in the sandbox does not see it")
+        n = int(ctx.threshold("gpu_n"))
+        a, b = _operands(ctx, [((n, n), (n, n))])[0]
+        tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
+        np_time = sub.timed(baseline, a, b, n=max(2, repeats // 2), warmup=1).per_call
+        speedup = np_time / tf_time
+        ctx.note(f"n={n}: NumPy {np_time * 1e3:.1f} ms, matmul_tf {tf_time * 1e3:.1f} ms, speedup {speedup:.1f}x "
+                 f"(needed {ctx.threshold('gpu_min_speedup')}x)")
+        assert speedup >= ctx.threshold("gpu_min_speedup"), (
+            f"on the GPU, matmul_tf at n={n} is only {speedup:.1f}x faster than NumPy")
+        return
+    n = int(ctx.threshold("cpu_n"))
+    a, b = _operands(ctx, [((n, n), (n, n))])[0]
+    tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
+    np_time = sub.timed(baseline, a, b, n=repeats, warmup=2).per_call
+    ratio = tf_time / np_time
+    ctx.note(f"no GPU on this machine: the GPU speedup is not graded; CPU criterion at n={n}: "
+             f"matmul_tf {tf_time * 1e3:.1f} ms, NumPy {np_time * 1e3:.1f} ms, ratio {ratio:.2f} "
+             f"(allowed {ctx.threshold('cpu_max_slowdown')})")
+    assert ratio <= ctx.threshold("cpu_max_slowdown"), (
+        f"on the CPU, matmul_tf at n={n} takes {ratio:.1f}x NumPy's time; it should be comparable")

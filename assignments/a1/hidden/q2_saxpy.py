@@ -1,0 +1,35 @@
+"""q2 — saxpy, serial and vectorised."""
+
+import numpy as np
+
+from autograder.judge import test_case
+
+
+def _data(ctx, n):
+    rng = ctx.rng(f"saxpy{n}")
+    return np.float32(rng.uniform(-3, 3)), rng.standard_normal(n).astype("float32"), rng.standard_normal(n).astype("float32")
+
+
+@test_case(points=1, hint="saxpy(a, x, y)[i] is a * x[i] + y[i] for every i, the last one included")
+def saxpy_both_correct(sub, ctx):
+    for n in (1, 17, 1000):
+        a, x, y = _data(ctx, n)
+        want = a.astype("float64") * x + y
+        for name in ("saxpy_serial", "saxpy_vectorized"):
+            got = np.asarray(sub.call(name, a, x, y), dtype="float64")
+            assert got.shape == want.shape, f"{name} returns shape {got.shape} for n={n}"
+            bad = np.flatnonzero(~np.isclose(got, want, rtol=ctx.threshold("rtol"), atol=1e-5))
+            assert not len(bad), f"{name} is wrong at {len(bad)} of {n} elements (first at index {bad[0]})"
+
+
+@test_case(points=1, hint="the vectorised version should be a few TensorFlow operations on whole tensors")
+def vectorized_is_faster_than_serial(sub, ctx):
+    n = int(ctx.threshold("n"))
+    a, x, y = _data(ctx, n)
+    serial = sub.timed("saxpy_serial", a, x, y, n=2, warmup=0).per_call
+    vector = sub.timed("saxpy_vectorized", a, x, y, n=5, warmup=2).per_call
+    speedup = serial / max(vector, 1e-6)
+    ctx.note(f"n={n}: serial {serial * 1e3:.1f} ms, vectorised {vector * 1e3:.2f} ms, speedup {speedup:.0f}x "
+             f"(needed {ctx.threshold('min_speedup'):g}x)")
+    assert speedup >= ctx.threshold("min_speedup"), (
+        f"saxpy_vectorized is only {speedup:.1f}x faster than saxpy_serial at n={n}")

@@ -1,0 +1,52 @@
+"""q4 — one MLP, three ways: Sequential, Functional, subclassing."""
+
+from autograder.checks.models import check_mlp_behaviour, layers_of
+from autograder.judge import test_case
+
+HINT = "Flatten -> Dense(128, relu) -> Dropout(0.2) -> Dense(num_classes, softmax)"
+
+
+def _check_layers(config, units, rate, classes, what):
+    kinds = [layer["class_name"] for layer in layers_of(config)]
+    assert kinds == ["Flatten", "Dense", "Dropout", "Dense"], f"{what} has layers {kinds}; expected {HINT}"
+    dense1, drop, dense2 = (layers_of(config)[i]["config"] for i in (1, 2, 3))
+    assert dense1.get("units") == units and dense1.get("activation") == "relu", (
+        f"{what}: the hidden Dense layer has {dense1.get('units')} units and {dense1.get('activation')!r} activation")
+    assert abs(float(drop.get("rate", -1)) - rate) < 1e-9, f"{what}: the dropout rate is {drop.get('rate')}"
+    assert dense2.get("units") == classes and dense2.get("activation") == "softmax", (
+        f"{what}: the output layer has {dense2.get('units')} units and {dense2.get('activation')!r} activation")
+
+
+def _each_shape(ctx):
+    for shape, classes in ctx.threshold("shapes"):
+        yield tuple(shape), int(classes)
+
+
+@test_case(points=1, hint=HINT)
+def sequential_model(sub, ctx):
+    units, rate = ctx.threshold("hidden_units"), ctx.threshold("dropout")
+    for shape, classes in _each_shape(ctx):
+        model = sub.call("build_sequential", list(shape), classes)
+        _check_layers(sub.config(model), units, rate, classes, f"build_sequential({shape}, {classes})")
+        check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("seq"), f"build_sequential({shape}, {classes})")
+
+
+@test_case(points=1, hint=HINT + ", written with keras.Input and layer calls")
+def functional_model(sub, ctx):
+    units, rate = ctx.threshold("hidden_units"), ctx.threshold("dropout")
+    for shape, classes in _each_shape(ctx):
+        model = sub.call("build_functional", list(shape), classes)
+        config = sub.config(model)
+        assert config.get("class_name") in ("Functional", "Model"), (
+            f"build_functional returns a {config.get('class_name')}; build it with keras.Input and keras.Model")
+        _check_layers(config, units, rate, classes, f"build_functional({shape}, {classes})")
+        check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("fun"), f"build_functional({shape}, {classes})")
+
+
+@test_case(points=1, hint=HINT + ", as layers made in __init__ and used in call(inputs, training)")
+def subclassed_model(sub, ctx):
+    units = ctx.threshold("hidden_units")
+    for shape, classes in _each_shape(ctx):
+        model = sub.call("MLPModel", list(shape), classes)
+        assert "MLPModel" in model.type, f"MLPModel(...) returned a {model.type}"
+        check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("sub"), f"MLPModel({shape}, {classes})")

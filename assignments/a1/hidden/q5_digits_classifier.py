@@ -1,0 +1,65 @@
+"""q5 — compile, fit, evaluate: a digits classifier judged on held-out digits."""
+
+import statistics
+
+import numpy as np
+
+from autograder import data
+from autograder.judge import test_case
+
+
+def _train_time(handle, x, y):
+    return handle.timed("train_classifier", x, y, n=1, warmup=0, force=False).per_call
+
+
+def _trainings(sub, ctx):
+    """Train once per seed of the spec's seed policy; accuracy on the judge's held-out split."""
+    def run():
+        (x_train, y_train), (x_test, y_test) = data.load_digits()
+        accuracies, seconds, history = [], [], None
+        for seed in ctx.threshold("seeds"):
+            sub.seed(seed)
+            timing = sub.timed("train_classifier", x_train, y_train, n=1, warmup=0, force=False)
+            model = timing.value
+            probs = sub.predict(model, x_test)
+            assert probs.ndim == 2 and probs.shape == (len(x_test), 10), (
+                f"the trained model's predict gives shape {probs.shape} for {len(x_test)} digits, expected "
+                f"({len(x_test)}, 10) class probabilities")
+            accuracies.append(float(np.mean(np.argmax(probs, axis=1) == y_test)))
+            seconds.append(timing.per_call)
+            if history is None:
+                try:
+                    history = sub.get(model.attr("history.history"))
+                except AssertionError:
+                    history = None
+        return accuracies, seconds, history
+
+    return sub.once("q5.train", run)
+
+
+@test_case(points=2, hint="a hidden layer of about 128 relu units, softmax output, sparse categorical "
+                          "cross-entropy, and enough epochs")
+def accuracy_on_held_out_digits(sub, ctx):
+    accuracies, _, history = _trainings(sub, ctx)
+    if isinstance(history, dict):
+        series = {k: v for k, v in history.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy")
+                  and isinstance(v, list)}
+        if series:
+            ctx.plot("q5 training curve (first seed)", series)
+    accuracy = statistics.median(accuracies)
+    ctx.note(f"accuracy per seed {ctx.threshold('seeds')}: {[round(a, 3) for a in accuracies]}; "
+             f"median {accuracy:.3f} (needed {ctx.threshold('min_accuracy')})")
+    assert accuracy >= ctx.threshold("min_accuracy"), (
+        f"median accuracy on held-out digits is {accuracy:.3f}; the threshold is {ctx.threshold('min_accuracy')}")
+
+
+@test_case(points=1, hint="training should take about as long as a small MLP for a few dozen epochs")
+def training_time_is_reasonable(sub, ctx):
+    (x_train, y_train), _ = data.load_digits()
+    _, seconds, _ = _trainings(sub, ctx)
+    reference = ctx.reference("q5.train_classifier_seconds", lambda ref: _train_time(ref, x_train, y_train))
+    ratio = statistics.median(seconds) / reference
+    ctx.note(f"training took {statistics.median(seconds):.1f} s (median); the reference solution took "
+             f"{reference:.1f} s on this machine: ratio {ratio:.2f} (allowed {ctx.threshold('max_time_ratio')})")
+    assert ratio <= ctx.threshold("max_time_ratio"), (
+        f"training takes {ratio:.1f}x as long as the reference solution's on the same machine")

@@ -1,0 +1,148 @@
+"""Build an assignment: the master notebook and spec become the student notebook and the grader's bundle.
+
+``solutions/<id>/<id>.ipynb`` (an Otter Assign master) goes through ``otter
+assign``; its student notebook, normalised so that two builds are byte for
+byte the same, lands in ``student_template/<id>/``. The bundle in
+``dist/<id>/`` holds what only the grader may see: the spec, the hidden tests
+and the reference solution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder import spec as spec_mod
+from autograder.judge import load_tests
+
+
+class BuildError(RuntimeError):
+    """The assignment cannot be built; the message says which file and why."""
+
+
+@dataclasses.dataclass
+class BuildResult:
+    assignment: str
+    student_notebook: Path
+    bundle: Path
+    stale: list[str] = dataclasses.field(default_factory=list)  # with check=True: what differs
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course folder: the nearest folder at or above ``start`` that has ``assignments/``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "assignments").is_dir():
+            return folder
+    raise BuildError(f"no assignments/ folder at or above {here}; run dlgrade in the course folder or pass --root")
+
+
+def _normalise(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Stable cell ids and no run-to-run noise, so the build is reproducible."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    for i, cell in enumerate(nb.cells):
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        cell["id"] = hashlib.sha256(f"{name}/{i}/{cell.cell_type}/{source}".encode()).hexdigest()[:16]
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)
+    return nb
+
+
+def _notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
+    return (nbformat.writes(nb, version=4) + "\n").encode()
+
+
+def _otter_assign(master: Path, out: Path) -> None:
+    cmd = [sys.executable, "-m", "otter", "assign", "--no-pdfs", str(master), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=master.parent)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
+        raise BuildError(f"otter assign failed on {master}:\n" + "\n".join(tail))
+
+
+def build(assignment: str, root: Path | None = None, check: bool = False, dist: Path | None = None) -> BuildResult:
+    """Build (or, with ``check``, compare against the committed build) one assignment."""
+    root = root or find_root()
+    spec = spec_mod.load(root / "assignments" / assignment)
+    load_tests(spec)  # hidden tests import and add up to the spec's points
+    master = root / "solutions" / assignment / spec.notebook
+    if not master.exists():
+        raise BuildError(f"{master}: the master notebook is missing")
+    template_dir = root / "student_template" / assignment
+    bundle = (dist or root / "dist") / assignment
+
+    with tempfile.TemporaryDirectory(prefix="dlgrade-build-") as tmp:
+        out = Path(tmp) / "out"
+        _otter_assign(master, out)
+        student = _normalise(nbformat.read(out / "student" / spec.notebook, as_version=4), spec.notebook)
+        reference = _normalise(nbformat.read(out / "autograder" / spec.notebook, as_version=4), spec.notebook)
+        files = {spec.notebook: _notebook_bytes(student)}
+        for extra in sorted((out / "student").rglob("*")):
+            rel = extra.relative_to(out / "student").as_posix()
+            if extra.is_file() and rel != spec.notebook and not rel.endswith(".pdf"):
+                files[rel] = extra.read_bytes()
+
+        if check:
+            stale = _compare(template_dir, files)
+            return BuildResult(assignment, template_dir / spec.notebook, bundle, stale)
+
+        if template_dir.exists():
+            shutil.rmtree(template_dir)
+        for rel, data in files.items():
+            (template_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (template_dir / rel).write_bytes(data)
+
+        _write_bundle(bundle, spec, _notebook_bytes(reference))
+    return BuildResult(assignment, template_dir / spec.notebook, bundle)
+
+
+def _compare(template_dir: Path, files: dict[str, bytes]) -> list[str]:
+    stale = []
+    for rel, data in files.items():
+        path = template_dir / rel
+        if not path.exists():
+            stale.append(f"{path}: missing")
+        elif path.read_bytes() != data:
+            stale.append(f"{path}: differs from a fresh build")
+    if template_dir.exists():
+        for path in sorted(template_dir.rglob("*")):
+            if path.is_file() and path.relative_to(template_dir).as_posix() not in files:
+                stale.append(f"{path}: not produced by the build")
+    return stale
+
+
+def _write_bundle(bundle: Path, spec: spec_mod.Assignment, reference: bytes) -> None:
+    tmp = bundle.with_name(f".{bundle.name}.building")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "hidden").mkdir(parents=True)
+    shutil.copy2(spec.file, tmp / "assignment.yaml")
+    for f in sorted(spec.hidden_dir.glob("*.py")):
+        shutil.copy2(f, tmp / "hidden" / f.name)
+    (tmp / "reference.ipynb").write_bytes(reference)
+    digest = hashlib.sha256()
+    for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        digest.update(f.relative_to(tmp).as_posix().encode() + b"\0" + f.read_bytes())
+    (tmp / "manifest.json").write_text(json.dumps({"assignment": spec.id, "digest": digest.hexdigest()[:16]}, indent=1))
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    tmp.rename(bundle)
+
+
+def load_bundle(bundle: Path):
+    """The spec of a built bundle (hidden tests beside it)."""
+    if not (bundle / "assignment.yaml").exists():
+        raise BuildError(f"{bundle}: not a built assignment (no assignment.yaml); run `dlgrade build`")
+    return spec_mod.load(bundle / "assignment.yaml")

@@ -1,0 +1,151 @@
+"""Grading one submission from file to reports: intake -> sandbox -> judge -> results -> reports."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder import hardware, intake
+from autograder.execute import NotebookRun
+from autograder.judge import Calibration, Handle, SubmissionError, judge, load_tests
+from autograder.reports import write_feedback
+from autograder.results import GradingResult, write_json
+from autograder.sandbox import Sandbox
+from autograder.spec import Assignment
+
+#: Runs in the kernel after the notebook: Otter's own public checks, as the student sees them.
+_PUBLIC_CHECKS = """
+import json as __j
+__out = {}
+for __q in %(questions)r:
+    try:
+        __r = grader.check(__q)
+        __out[__q] = {"passed": bool(getattr(__r, "all_passed", getattr(__r, "passed_all", False))),
+                      "text": str(__r)[:3000]}
+    except Exception as __e:
+        __out[__q] = {"passed": False, "text": "%%s: %%s" %% (type(__e).__name__, __e)}
+print("@@dlgrade-public@@" + __j.dumps(__out))
+"""
+
+
+@dataclasses.dataclass
+class Bundle:
+    """A built assignment as the grader uses it: spec, hidden tests, reference notebook."""
+
+    spec: Assignment
+    root: Path
+
+    @property
+    def reference(self) -> Path:
+        return self.root / "reference.ipynb"
+
+    @property
+    def digest(self) -> str:
+        manifest = self.root / "manifest.json"
+        return json.loads(manifest.read_text()).get("digest", "") if manifest.exists() else ""
+
+
+def place_notebook(sandbox: Sandbox, nb: nbformat.NotebookNode, name: str) -> None:
+    # Under the assignment's own file name: otter.Notebook("a1.ipynb") reads it.
+    path = sandbox.workdir / name
+    nbformat.write(nb, str(path))
+    if sandbox.uid != os.geteuid():
+        os.chown(path, sandbox.uid, sandbox.uid)
+
+
+def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
+    """Otter's public tests, run in the sandbox; shown to students, never counted."""
+    if not run.sandbox.alive:
+        return {}
+    res = run.sandbox.run(_PUBLIC_CHECKS % {"questions": questions}, timeout=run.sandbox.limits.cell_timeout)
+    text = "".join(o.get("text", "") for o in res.outputs if o.get("output_type") == "stream")
+    marker = text.rfind("@@dlgrade-public@@")
+    if not res.ok or marker < 0:
+        return {}
+    try:
+        data = json.loads(text[marker + len("@@dlgrade-public@@"):].splitlines()[0])
+    except (ValueError, IndexError):
+        return {}
+    return {q: {"passed": bool(v.get("passed")), "text": str(v.get("text", ""))[:3000]}
+            for q, v in data.items() if q in questions and isinstance(v, dict)}
+
+
+class Grader:
+    """Grades submissions of one bundle; holds the calibration (reference timings) between them."""
+
+    def __init__(self, bundle: Bundle, calibration_file: Path | None = None, isolate: bool | None = None):
+        self.bundle = bundle
+        self.spec = bundle.spec
+        self.isolate = isolate
+        self.tests = load_tests(self.spec, bundle.root / "hidden")
+        self._exit = contextlib.ExitStack()
+        key = f"{hardware.fingerprint()}/{bundle.digest}"
+        start_ref = self._start_reference if bundle.reference.exists() else None
+        self.calibration = Calibration(calibration_file, key, start_ref)
+
+    def close(self) -> None:
+        self._exit.close()
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start_reference(self) -> Handle:
+        ref_nb = intake.parse_notebook(self.bundle.reference.read_bytes(), str(self.bundle.reference))
+        sandbox = self._exit.enter_context(Sandbox(self.spec.limits, isolate=self.isolate))
+        place_notebook(sandbox, ref_nb, self.spec.notebook)
+        run = NotebookRun(ref_nb, sandbox).run_all()
+        broken = run.failed_cells()
+        if broken:
+            raise SubmissionError(f"the reference solution failed at {broken[0].label}: {broken[0].message}")
+        return Handle(run, self.spec.limits.call_timeout)
+
+    def grade(self, path: Path, out: Path, student: str | None = None) -> GradingResult:
+        """Grade one file and write ``out/<student>/``: results.json, feedback.html, executed.ipynb."""
+        started = time.perf_counter()
+        common = dict(machine=hardware.machine(), fingerprint=hardware.fingerprint(), source=str(path))
+        try:
+            sub = intake.load(path, self.spec.notebook, student)
+        except intake.IntakeError as e:
+            result = GradingResult.assemble(self.spec, [], {}, student=student or intake.student_id(Path(path)),
+                                            status="rejected", message=str(e), **common)
+            return self._write(result, out, None, started)
+        with Sandbox(self.spec.limits, isolate=self.isolate) as sandbox:
+            place_notebook(sandbox, sub.notebook, self.spec.notebook)
+            run = NotebookRun(sub.notebook, sandbox).run_all()
+            notebook_seconds = run.seconds
+            public = public_checks(run, list(self.spec.questions))
+            judge_start = time.perf_counter()
+            handle, setup_error = None, ""
+            try:
+                handle = Handle(run, self.spec.limits.call_timeout)
+            except SubmissionError as e:
+                setup_error = f"the notebook's kernel was lost: {e}"
+            gpu = sandbox.gpu and hardware.has_gpu()
+            tests, plots = judge(handle, self.spec, self.tests, gpu, self.calibration, setup_error)
+            isolation = "bubblewrap" if sandbox.isolated else f"off: {sandbox.isolation_note}"
+            result = GradingResult.assemble(
+                self.spec, tests, public, student=sub.student, status="graded", cells=run.cells, plots=plots,
+                isolation=isolation, gpu=gpu, calibration=dict(self.calibration.values),
+                submitted_at=sub.submitted_at.isoformat() if sub.submitted_at else None,
+                seconds={"notebook": notebook_seconds, "judge": time.perf_counter() - judge_start}, **common,
+            )
+            return self._write(result, out, run.executed, started)
+
+    def _write(self, result: GradingResult, out: Path, executed, started: float) -> GradingResult:
+        result.seconds["total"] = time.perf_counter() - started
+        folder = Path(out) / result.student
+        folder.mkdir(parents=True, exist_ok=True)
+        if executed is not None:
+            nbformat.write(executed, str(folder / "executed.ipynb"))
+        write_feedback(result, folder / "feedback.html")
+        write_json(folder / "results.json", result.to_gradescope())
+        return result

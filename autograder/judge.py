@@ -1,0 +1,521 @@
+"""The judge: hidden tests run here, in the trusted grader, against a narrow handle.
+
+A hidden test is a plain function decorated with ``@test_case``; it gets
+``sub`` (the handle to the submission's kernel) and ``ctx`` (the spec's
+thresholds, the machine, notes and plots for the report)::
+
+    @test_case(points=1, hint="relu(x) is max(x, 0), element by element")
+    def relu_matches_reference(sub, ctx):
+        x = np.linspace(-5, 5, 101, dtype="float32")
+        np.testing.assert_allclose(sub.call("relu", x), np.maximum(x, 0), atol=1e-6)
+
+Only arrays (``np.load(allow_pickle=False)``) and JSON come back from the
+kernel; other objects stay there as ``Remote`` references.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import io
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from autograder.execute import NotebookRun
+from autograder.spec import Assignment, Question, SpecError
+
+AGENT_SOURCE = (Path(__file__).parent / "kernel_agent.py").read_text()
+MAX_RESPONSE_BYTES = 8 * 2**20
+MAX_ARRAY_BYTES = 256 * 2**20
+
+
+# -- authoring API ------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TestCase:
+    name: str
+    points: float
+    hidden: bool
+    hint: str
+    fn: Callable
+
+
+def test_case(points: float = 1, hidden: bool = True, hint: str = "", name: str | None = None):
+    """Mark a function as a hidden (or visible) test worth ``points``."""
+
+    def mark(fn: Callable) -> Callable:
+        fn.__dlgrade_test__ = TestCase(name or fn.__name__, float(points), hidden, hint, fn)
+        return fn
+
+    return mark
+
+
+test_case.__test__ = False  # not a pytest test, despite the name
+
+
+class SubmissionError(AssertionError):
+    """The submission's code failed while the judge used it; the message is for the student."""
+
+    def __init__(self, message: str, kind: str = ""):
+        super().__init__(message)
+        self.kind = kind
+
+
+class NotDefined(SubmissionError):
+    pass
+
+
+class CallTimeout(SubmissionError):
+    pass
+
+
+class NotGraded(Exception):
+    """A test that cannot be graded on this machine (e.g. no GPU); it scores nothing and says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Remote:
+    """An object that lives in the submission's kernel."""
+
+    id: int
+    type: str
+
+    def attr(self, name: str) -> dict:
+        return {"ref": self.id, "attr": name}
+
+
+@dataclasses.dataclass
+class Timing:
+    inner: list[float]  # as the kernel measured each call
+    outer: float  # as the grader measured the whole batch of calls, less request overhead
+    trusted_inner: bool  # False when the kernel's clock disagrees with ours (e.g. a patched perf_counter)
+    value: Any = None  # what the last call returned
+
+    @property
+    def per_call(self) -> float:
+        if self.trusted_inner and self.inner:
+            return statistics.median(self.inner)
+        return self.outer / max(len(self.inner), 1)
+
+
+# -- the handle -----------------------------------------------------------------
+
+
+class Handle:
+    """What a hidden test may ask of a submission. Every answer is untrusted data."""
+
+    def __init__(self, run: NotebookRun, call_timeout: float):
+        self.run = run
+        self.call_timeout = call_timeout
+        self._count = 0
+        self._overhead: float | None = None
+        self.memo: dict[str, Any] = {}  # results that several tests of one submission share
+        self._inject()
+
+    @property
+    def workdir(self) -> Path:
+        return self.run.sandbox.workdir
+
+    def _inject(self) -> None:
+        result = self.run.sandbox.run(AGENT_SOURCE, timeout=60)
+        if not result.ok:
+            raise SubmissionError(f"the grader could not talk to the kernel: {result.error_line()}", "kernel")
+
+    def _target(self, target: str | Remote | dict) -> dict:
+        if isinstance(target, str):
+            return {"name": target}
+        if isinstance(target, Remote):
+            return {"ref": target.id}
+        return target
+
+    def _request(self, req: dict, arrays_in: dict[str, np.ndarray], timeout: float | None) -> tuple[dict, float]:
+        sandbox = self.run.sandbox
+        if not sandbox.alive:
+            if not self.run.revive():
+                raise SubmissionError("the kernel died and could not be restarted", "died")
+            self._inject()
+        self._count += 1
+        folder = self.workdir / ".dlgrade" / str(self._count)
+        folder.mkdir(parents=True)
+        for p in (folder.parent, folder):
+            if sandbox.uid != os.geteuid():
+                os.chown(p, sandbox.uid, sandbox.uid)
+        for name, arr in arrays_in.items():
+            np.save(folder / name, arr, allow_pickle=False)
+        (folder / "request.json").write_text(json.dumps(req))
+        timeout = self.call_timeout if timeout is None else timeout
+        start = time.perf_counter()
+        result = sandbox.run(f"__dlgrade__.serve({str(folder)!r})", timeout=timeout)
+        elapsed = time.perf_counter() - start
+        try:
+            if result.status == "timeout":
+                raise CallTimeout(f"did not finish within {timeout:.0f} s", "timeout")
+            if result.status == "died":
+                raise SubmissionError("the kernel died during the call (os._exit, a crash, or out of memory)", "died")
+            if not result.ok:
+                if result.error and result.error["ename"] == "NameError" and "__dlgrade__" in result.error["evalue"]:
+                    self._inject()
+                    return self._request(req, arrays_in, timeout)
+                raise SubmissionError(f"the call failed: {result.error_line()}", "error")
+            response = json.loads(_read_safely(folder / "response.json", MAX_RESPONSE_BYTES))
+            if not response.get("ok"):
+                err = response.get("error", {})
+                kind = str(err.get("type", "Error"))
+                raise SubmissionError(f"{kind}: {str(err.get('message', ''))[:500]}", kind)
+            response["value"] = self._decode(response.get("value"), folder)
+            return response, elapsed
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _decode(self, enc: Any, folder: Path) -> Any:
+        if not isinstance(enc, dict) or "t" not in enc:
+            raise SubmissionError("the kernel sent back something unreadable", "protocol")
+        kind = enc["t"]
+        if kind == "json":
+            return enc.get("v")
+        if kind == "array":
+            name = str(enc.get("file", ""))
+            if "/" in name or not name.endswith(".npy"):
+                raise SubmissionError("the kernel sent back a bad file name", "protocol")
+            data = _read_safely(folder / name, MAX_ARRAY_BYTES)
+            try:
+                return np.load(io.BytesIO(data), allow_pickle=False)
+            except ValueError as e:
+                raise SubmissionError(f"the result is not a plain numeric array ({e})", "protocol") from None
+        if kind == "list":
+            return [self._decode(e, folder) for e in enc.get("items", [])]
+        if kind == "dict":
+            return {str(k): self._decode(v, folder) for k, v in enc.get("items", {}).items()}
+        if kind == "ref":
+            return Remote(int(enc["id"]), str(enc.get("type", "?"))[:200])
+        raise SubmissionError(f"the kernel sent back an unknown kind {kind!r}", "protocol")
+
+    def _encode(self, value: Any, arrays: dict[str, np.ndarray]) -> dict:
+        if isinstance(value, Remote):
+            return {"t": "ref", "id": value.id}
+        if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+            name = f"in{len(arrays)}.npy"
+            arrays[name] = np.asarray(value)
+            return {"t": "array", "file": name}
+        if isinstance(value, (list, tuple)):
+            return {"t": "list" if isinstance(value, list) else "tuple",
+                    "items": [self._encode(v, arrays) for v in value]}
+        if isinstance(value, dict):
+            return {"t": "dict", "items": {k: self._encode(v, arrays) for k, v in value.items()}}
+        json.dumps(value)  # raises for anything that would not cross as data
+        return {"t": "json", "v": value}
+
+    def _call_request(self, op: str, target, args, kwargs, **extra) -> tuple[dict, float]:
+        arrays: dict[str, np.ndarray] = {}
+        req = {"op": op, "target": self._target(target),
+               "args": [self._encode(a, arrays) for a in args],
+               "kwargs": {k: self._encode(v, arrays) for k, v in kwargs.items()}}
+        timeout = extra.pop("timeout", None)
+        req.update(extra)
+        try:
+            return self._request(req, arrays, timeout)
+        except NotDefined:
+            raise
+        except SubmissionError as e:
+            if e.kind == "NameError" and isinstance(target, str):
+                raise self._not_defined(target) from None
+            raise
+
+    def _not_defined(self, name: str) -> NotDefined:
+        cell = self.run.cell_defining(name)
+        if cell is None:
+            return NotDefined(f"`{name}` is not defined in your notebook", "NameError")
+        if cell.status != "ok":
+            return NotDefined(f"`{name}` is not defined: {cell.label}, which defines it, did not run to the "
+                              f"end ({cell.message})", "NameError")
+        return NotDefined(f"`{name}` is not defined (it is defined in {cell.label}, but later code removed it)",
+                          "NameError")
+
+    # -- what tests use --------------------------------------------------------
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per submission, e.g. a training that several tests judge."""
+        if key not in self.memo:
+            try:
+                self.memo[key] = ("ok", compute())
+            except Exception as e:
+                self.memo[key] = ("error", e)
+        kind, value = self.memo[key]
+        if kind == "error":
+            raise value
+        return value
+
+    def call(self, target: str | Remote | dict, *args, timeout: float | None = None, **kwargs) -> Any:
+        """Call a function (by name), a Remote, or ``remote.attr("method")`` with data arguments."""
+        return self._call_request("call", target, args, kwargs, timeout=timeout)[0]["value"]
+
+    def timed(self, target, *args, n: int = 5, warmup: int = 1, force: bool = True,
+              timeout: float | None = None, **kwargs) -> Timing:
+        """Time ``n`` calls after ``warmup`` untimed ones, in the kernel and from outside."""
+        if warmup:
+            self._call_request("call", target, args, kwargs, repeat=warmup, force=force, timeout=timeout)
+        overhead = self.request_overhead()
+        response, elapsed = self._call_request("call", target, args, kwargs, repeat=n, force=force, timeout=timeout)
+        inner = [float(s) for s in response.get("seconds", [])][:n]
+        outer = max(elapsed - overhead, 0.0)
+        # A kernel whose clock says far less time passed than ours saw is lying
+        # (e.g. a patched time.perf_counter); then only our clock counts.
+        trusted = len(inner) == n and all(s >= 0 for s in inner) and sum(inner) >= 0.5 * outer - 0.005
+        return Timing(inner=inner, outer=outer, trusted_inner=trusted, value=response["value"])
+
+    def request_overhead(self) -> float:
+        if self._overhead is None:
+            samples = []
+            for _ in range(3):
+                start = time.perf_counter()
+                self._request({"op": "free", "refs": []}, {}, 30)
+                samples.append(time.perf_counter() - start)
+            self._overhead = min(samples)
+        return self._overhead
+
+    def predict(self, model: Remote, x: np.ndarray, **kwargs) -> np.ndarray:
+        kwargs.setdefault("verbose", 0)
+        return np.asarray(self.call(model.attr("predict"), x, **kwargs))
+
+    def config(self, obj: Remote) -> dict:
+        text = self._call_request("config", obj, (), {})[0]["value"]["json"]
+        return json.loads(text)
+
+    def get(self, target: str | Remote | dict) -> Any:
+        return self._call_request("get", target, (), {})[0]["value"]
+
+    def defined(self, name: str) -> bool:
+        try:
+            self.get(name)
+            return True
+        except SubmissionError:
+            return False
+
+    def make(self, probe: str, **params) -> Any:
+        """A helper object built by the grader inside the kernel (see kernel_agent._PROBES)."""
+        arrays: dict[str, np.ndarray] = {}
+        req = {"op": "make", "probe": probe, "params": {k: self._encode(v, arrays) for k, v in params.items()}}
+        return self._request(req, arrays, None)[0]["value"]
+
+    def seed(self, seed: int) -> None:
+        self._request({"op": "seed", "seed": int(seed)}, {}, None)
+
+    def devices(self) -> list[str]:
+        return self._request({"op": "devices"}, {}, None)[0]["value"]
+
+    def files(self, folder: str = ".") -> list[str]:
+        """Regular files the submission wrote under ``folder`` (relative), never following links."""
+        root = self._inside(folder)
+        found = []
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".dlgrade") and not d.startswith(".ipc")]
+            for f in filenames:
+                p = Path(dirpath) / f
+                if p.is_file() and not p.is_symlink():
+                    found.append(str(p.relative_to(self.workdir)))
+        return sorted(found)
+
+    def file(self, path: str, max_bytes: int = 64 * 2**20) -> bytes:
+        """The bytes of a file the submission wrote (relative to its folder); links are refused."""
+        return _read_safely(self._inside(path), max_bytes)
+
+    def _inside(self, rel: str) -> Path:
+        target = (self.workdir / rel).resolve()
+        if target != self.workdir.resolve() and self.workdir.resolve() not in target.parents:
+            raise SubmissionError(f"{rel!r} is outside the submission's folder", "path")
+        return target
+
+
+def _read_safely(path: Path, max_bytes: int) -> bytes:
+    """Read a file the sandbox wrote: no symlinks, no devices, bounded size."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise SubmissionError(f"{path.name} was not written", "missing") from None
+    except OSError as e:
+        raise SubmissionError(f"{path.name} cannot be read ({e.strerror}; a link?)", "path") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        import stat as _stat
+
+        if not _stat.S_ISREG(st.st_mode):
+            raise SubmissionError(f"{path.name} is not a regular file", "path")
+        if st.st_size > max_bytes:
+            raise SubmissionError(f"{path.name} is {st.st_size} bytes; the limit is {max_bytes}", "size")
+        return f.read(max_bytes + 1)[:max_bytes]
+
+
+# -- running hidden tests -------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TestResult:
+    question: str
+    name: str
+    points: float
+    max_points: float
+    status: str  # passed | failed | not_graded
+    hidden: bool
+    message: str = ""
+    hint: str = ""
+    notes: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass
+class Plot:
+    question: str
+    title: str
+    series: dict[str, list[float]]
+    xlabel: str = "epoch"
+    ylabel: str = ""
+
+
+class Context:
+    """What a hidden test knows besides the submission: its question's thresholds, the machine."""
+
+    def __init__(self, spec: Assignment, question: Question, gpu: bool, calibration: "Calibration",
+                 plots: list[Plot]):
+        self.spec = spec
+        self.question = question
+        self.gpu = gpu
+        self.calibration = calibration
+        self.notes: list[str] = []
+        self._plots = plots
+
+    def threshold(self, key: str) -> Any:
+        return self.question.threshold(key, str(self.spec.file))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def plot(self, title: str, series: dict[str, list[float]], xlabel: str = "epoch", ylabel: str = "") -> None:
+        clean = {str(k)[:50]: [float(v) for v in np.asarray(vals, dtype=float).ravel()[:10000]]
+                 for k, vals in list(series.items())[:8]}
+        self._plots.append(Plot(self.question.name, title, clean, xlabel, ylabel))
+
+    def rng(self, salt: str = "") -> np.random.Generator:
+        seed = int.from_bytes(f"{self.spec.id}/{self.question.name}/{salt}".encode()[:32].ljust(32, b"\0"), "little")
+        return np.random.default_rng(seed % 2**63)
+
+    def reference(self, key: str, measure: Callable[[Handle], float]) -> float:
+        """A figure measured on the reference solution on this machine, once per batch (cached)."""
+        return self.calibration.get(key, measure)
+
+
+class Calibration:
+    """Reference figures (e.g. the reference solution's training time) per machine and bundle."""
+
+    def __init__(self, store: Path | None, key: str, start_reference: Callable[[], Handle] | None):
+        self.store = store
+        self.key = key
+        self._start_reference = start_reference
+        self._handle: Handle | None = None
+        self.values: dict[str, float] = {}
+        if store and store.exists():
+            try:
+                self.values = json.loads(store.read_text()).get(key, {})
+            except (OSError, ValueError):
+                self.values = {}
+
+    def get(self, name: str, measure: Callable[[Handle], float]) -> float:
+        if name not in self.values:
+            if self._start_reference is None:
+                raise NotGraded("no reference solution is available to calibrate against")
+            if self._handle is None:
+                self._handle = self._start_reference()
+            self.values[name] = float(measure(self._handle))
+            self._save()
+        return self.values[name]
+
+    def _save(self) -> None:
+        if not self.store:
+            return
+        data = {}
+        if self.store.exists():
+            try:
+                data = json.loads(self.store.read_text())
+            except (OSError, ValueError):
+                data = {}
+        data[self.key] = self.values
+        tmp = self.store.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        os.replace(tmp, self.store)
+
+
+def load_tests(spec: Assignment, hidden_dir: Path | None = None) -> dict[str, list[TestCase]]:
+    """The hidden tests of an assignment, by question, checked against the spec's points."""
+    hidden_dir = hidden_dir or spec.hidden_dir
+    tests: dict[str, list[TestCase]] = {q: [] for q in spec.questions}
+    for file in sorted(hidden_dir.glob("q*.py")):
+        question = file.stem.split("_", 1)[0]
+        if question not in spec.questions:
+            raise SpecError(file, "(file name)", f"names question {question!r}, which {spec.file} does not have")
+        mod_name = f"dlgrade_hidden_{spec.id}_{file.stem}"
+        module_spec = importlib.util.spec_from_file_location(mod_name, file)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[mod_name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as e:
+            raise SpecError(file, "(import)", f"the hidden test file fails to import: {type(e).__name__}: {e}") from e
+        found = [f.__dlgrade_test__ for _, f in inspect.getmembers(module, inspect.isfunction)
+                 if hasattr(f, "__dlgrade_test__") and f.__module__ == mod_name]
+        found.sort(key=lambda t: t.fn.__code__.co_firstlineno)
+        tests[question].extend(found)
+    for name, question in spec.questions.items():
+        total = sum(t.points for t in tests[name])
+        if not tests[name]:
+            raise SpecError(spec.file, f"questions.{name}", f"no hidden tests in {hidden_dir}/{name}_*.py")
+        if abs(total - question.points) > 1e-9:
+            raise SpecError(spec.file, f"questions.{name}.points",
+                            f"is {question.points:g} but its hidden tests are worth {total:g}")
+    return tests
+
+
+def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCase]], gpu: bool,
+          calibration: Calibration, setup_error: str = "") -> tuple[list[TestResult], list[Plot]]:
+    """Run every hidden test; one failing, hanging or crashing test costs only its own points."""
+    results: list[TestResult] = []
+    plots: list[Plot] = []
+    for qname, cases in tests.items():
+        question = spec.questions[qname]
+        for case in cases:
+            ctx = Context(spec, question, gpu, calibration, plots)
+            result = TestResult(qname, case.name, 0.0, case.points, "failed", case.hidden, hint=case.hint)
+            start = time.perf_counter()
+            if handle is None:
+                result.message = setup_error or "the notebook could not be run"
+            else:
+                try:
+                    case.fn(handle, ctx)
+                    result.status, result.points = "passed", case.points
+                except NotGraded as e:
+                    result.status, result.message = "not_graded", f"not graded on this machine: {e}"
+                except SubmissionError as e:
+                    result.message = str(e)
+                except AssertionError as e:
+                    result.message = _first_line(str(e)) or "a check failed"
+                except SpecError:
+                    raise
+                except Exception as e:  # a bug in the submission's result, or in the test
+                    result.message = f"{type(e).__name__}: {_first_line(str(e))}"
+            result.seconds = time.perf_counter() - start
+            result.notes.extend(ctx.notes)
+            results.append(result)
+    return results, plots
+
+
+def _first_line(text: str, limit: int = 400) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return " / ".join(lines[:3])[:limit]

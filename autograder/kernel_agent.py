@@ -1,0 +1,233 @@
+"""The grader's helper inside the sandboxed kernel.
+
+This file is not imported by the grader: its text is executed in the
+submission's kernel after the notebook has run, and defines ``__dlgrade__``
+there. The grader asks it for things by writing a request folder
+(``request.json`` plus ``.npy`` arguments) and running ``__dlgrade__.serve(dir)``;
+it answers with ``response.json`` plus ``.npy`` files. Only arrays (without
+pickles) and JSON cross back; anything else stays in the kernel as a numbered
+reference. Nothing here is secret, and nothing it returns is trusted.
+"""
+
+import json as _json
+import os as _os
+import time as _time
+import traceback as _traceback
+
+
+class _Lazy:
+    """A result whose value appears only when forced (``.numpy()`` or ``np.asarray``)."""
+
+    def __init__(self, delay, counter):
+        self._delay, self._counter = delay, counter
+
+    def numpy(self):
+        import numpy as np
+
+        if not self._counter["forced"]:
+            _time.sleep(self._delay)
+        self._counter["forced"] += 1
+        return np.zeros(4, dtype="float32")
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype)
+
+
+class _Sleeper:
+    """A function whose calls take a known time, counting them."""
+
+    def __init__(self, delay=0.0, force_delay=0.0):
+        self.delay, self.force_delay = delay, force_delay
+        self.calls = 0
+        self.forced = 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        _time.sleep(self.delay)
+        if self.force_delay:
+            counter = {"forced": 0}
+            lazy = _Lazy(self.force_delay, counter)
+            self._last = counter
+            return lazy
+        return None
+
+    @property
+    def forced_results(self):
+        return getattr(self, "_last", {"forced": 0})["forced"]
+
+
+def _mlp(input_shape, num_classes, seed=0, hidden=16):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input(shape=tuple(input_shape)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dense(num_classes, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _numpy_matmul(a, b):
+    import numpy as np
+
+    return np.matmul(a, b)
+
+
+def _perturb(model, scale=0.5, seed=1):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    model.set_weights([w + scale * rng.standard_normal(w.shape).astype(w.dtype) for w in model.get_weights()])
+
+
+_PROBES = {"sleeper": _Sleeper, "mlp": _mlp, "numpy_matmul": lambda: _numpy_matmul, "perturb": lambda: _perturb}
+
+
+class _Agent:
+    MAX_ITEMS = 1000
+
+    def __init__(self, namespace):
+        self.ns = namespace
+        self.refs = {}
+        self.next_ref = 1
+        self.clock = _time.perf_counter
+
+    # -- values in and out --------------------------------------------------
+
+    def _decode(self, enc, folder):
+        t = enc["t"]
+        if t == "json":
+            return enc["v"]
+        if t == "array":
+            import numpy as np
+
+            return np.load(_os.path.join(folder, enc["file"]), allow_pickle=False)
+        if t == "ref":
+            return self.refs[enc["id"]]
+        if t in ("list", "tuple"):
+            items = [self._decode(e, folder) for e in enc["items"]]
+            return items if t == "list" else tuple(items)
+        if t == "dict":
+            return {k: self._decode(v, folder) for k, v in enc["items"].items()}
+        raise ValueError(f"unknown argument encoding {t!r}")
+
+    def _encode(self, value, folder, counter, depth=0):
+        import numpy as np
+
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return {"t": "json", "v": value}
+        module = type(value).__module__ or ""
+        if isinstance(value, np.generic):
+            value = np.asarray(value)
+        elif module.startswith("tensorflow") and hasattr(value, "numpy") and hasattr(value, "dtype"):
+            value = np.asarray(value.numpy())
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+            counter[0] += 1
+            name = f"out{counter[0]}.npy"
+            np.save(_os.path.join(folder, name), value, allow_pickle=False)
+            return {"t": "array", "file": name}
+        if depth < 4 and isinstance(value, (list, tuple)) and len(value) <= self.MAX_ITEMS:
+            return {"t": "list", "items": [self._encode(v, folder, counter, depth + 1) for v in value]}
+        if depth < 4 and isinstance(value, dict) and len(value) <= self.MAX_ITEMS and all(isinstance(k, str) for k in value):
+            return {"t": "dict", "items": {k: self._encode(v, folder, counter, depth + 1) for k, v in value.items()}}
+        ref = self.next_ref
+        self.next_ref += 1
+        self.refs[ref] = value
+        return {"t": "ref", "id": ref, "type": f"{module}.{type(value).__qualname__}"}
+
+    def _target(self, target):
+        if "name" in target:
+            if target["name"] not in self.ns:
+                raise NameError(f"name {target['name']!r} is not defined")
+            obj = self.ns[target["name"]]
+        else:
+            obj = self.refs[target["ref"]]
+        for part in filter(None, target.get("attr", "").split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+    # -- operations ---------------------------------------------------------
+
+    def op_call(self, req, folder):
+        fn = self._target(req["target"])
+        args = [self._decode(a, folder) for a in req.get("args", [])]
+        kwargs = {k: self._decode(v, folder) for k, v in req.get("kwargs", {}).items()}
+        for _ in range(req.get("warmup", 0)):
+            self._force(fn(*args, **kwargs))
+        seconds, value = [], None
+        for _ in range(max(1, req.get("repeat", 1))):
+            start = self.clock()
+            value = fn(*args, **kwargs)
+            if req.get("force"):
+                self._force(value)
+            seconds.append(self.clock() - start)
+        return value, seconds
+
+    @staticmethod
+    def _force(value):
+        if hasattr(value, "numpy"):
+            value.numpy()
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                _Agent._force(v)
+
+    def op_get(self, req, folder):
+        return self._target(req["target"]), []
+
+    def op_make(self, req, folder):
+        params = {k: self._decode(v, folder) for k, v in req.get("params", {}).items()}
+        return _PROBES[req["probe"]](**params), []
+
+    def op_config(self, req, folder):
+        obj = self._target(req["target"])
+        if hasattr(obj, "to_json"):
+            return {"json": obj.to_json()}, []
+        return {"json": _json.dumps(obj.get_config(), default=repr)}, []
+
+    def op_seed(self, req, folder):
+        import random
+
+        import numpy as np
+
+        random.seed(req["seed"])
+        np.random.seed(req["seed"])
+        if "tensorflow" in __import__("sys").modules or req.get("tensorflow", True):
+            import keras
+
+            keras.utils.set_random_seed(req["seed"])
+        return None, []
+
+    def op_devices(self, req, folder):
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices()], []
+
+    def op_free(self, req, folder):
+        for ref in req.get("refs", []):
+            self.refs.pop(ref, None)
+        return None, []
+
+    def serve(self, folder):
+        folder = _os.path.abspath(folder)
+        with open(_os.path.join(folder, "request.json")) as f:
+            req = _json.load(f)
+        started = self.clock()
+        try:
+            value, seconds = getattr(self, "op_" + req["op"])(req, folder)
+            response = {"ok": True, "value": self._encode(value, folder, [0]), "seconds": seconds}
+        except BaseException as e:  # the submission's own errors, reported to the judge
+            tb = _traceback.format_exception(type(e), e, e.__traceback__)
+            response = {"ok": False, "error": {"type": type(e).__name__, "message": str(e)[:2000],
+                                               "traceback": "".join(tb)[-4000:]}}
+        response["agent_seconds"] = self.clock() - started
+        tmp = _os.path.join(folder, "response.json.tmp")
+        with open(tmp, "w") as f:
+            _json.dump(response, f)
+        _os.replace(tmp, _os.path.join(folder, "response.json"))
+
+
+__dlgrade__ = _Agent(globals())

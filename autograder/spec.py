@@ -1,0 +1,187 @@
+"""Assignment specs: ``assignments/<id>/assignment.yaml`` loaded and checked.
+
+Every threshold a hidden test uses lives here, never as a literal in test
+code. A malformed spec is rejected with the file, the key and what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+VISIBILITIES = ("visible", "hidden", "after_published", "after_due_date")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed kernel (from the spec's ``limits``)."""
+
+    cell_timeout: float = 120.0
+    notebook_timeout: float = 900.0
+    call_timeout: float = 300.0
+    memory_mb: int = 4096
+    max_processes: int = 256
+    max_file_mb: int = 1024
+    output_chars: int = 20_000
+    startup_timeout: float = 60.0
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used; the message names the file and the key."""
+
+    def __init__(self, file: Path | str, key: str, problem: str):
+        self.file, self.key, self.problem = str(file), key, problem
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Question:
+    name: str
+    title: str
+    points: float
+    thresholds: dict[str, Any]
+    visibility: str = "visible"
+    gpu_only: bool = False
+
+    def threshold(self, key: str, spec_file: str = "assignment.yaml") -> Any:
+        if key not in self.thresholds:
+            raise SpecError(spec_file, f"questions.{self.name}.thresholds.{key}",
+                            "missing: a hidden test asks for it; add it to the spec")
+        return self.thresholds[key]
+
+
+@dataclasses.dataclass(frozen=True)
+class Assignment:
+    id: str
+    title: str
+    notebook: str
+    questions: dict[str, Question]
+    limits: Limits
+    root: Path
+    show_hidden_tests: bool = False
+    deadline: dt.datetime | None = None
+
+    @property
+    def file(self) -> Path:
+        return self.root / "assignment.yaml"
+
+    @property
+    def hidden_dir(self) -> Path:
+        return self.root / "hidden"
+
+    @property
+    def points(self) -> float:
+        return sum(q.points for q in self.questions.values())
+
+    def threshold(self, question: str, key: str) -> Any:
+        return self.questions[question].threshold(key, str(self.file))
+
+
+_LIMIT_KEYS = {
+    "cell_timeout_s": "cell_timeout",
+    "notebook_timeout_s": "notebook_timeout",
+    "call_timeout_s": "call_timeout",
+    "memory_mb": "memory_mb",
+    "max_processes": "max_processes",
+    "max_file_mb": "max_file_mb",
+    "output_chars": "output_chars",
+}
+
+
+def _require(mapping: dict, key: str, kind: type | tuple, file: Path, where: str) -> Any:
+    if key not in mapping:
+        raise SpecError(file, f"{where}{key}", "missing")
+    return _typed(mapping[key], kind, file, f"{where}{key}")
+
+
+def _typed(value: Any, kind: type | tuple, file: Path, key: str) -> Any:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise SpecError(file, key, f"expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+    if not isinstance(value, kinds):
+        raise SpecError(file, key, f"expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+    return value
+
+
+def load(path: Path | str) -> Assignment:
+    """Load an assignment from its folder (or its assignment.yaml)."""
+    path = Path(path)
+    file = path if path.suffix in (".yaml", ".yml") else path / "assignment.yaml"
+    if not file.exists():
+        raise SpecError(file, "(file)", "not found; an assignment folder needs an assignment.yaml")
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise SpecError(file, where, f"not valid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(file, "(top level)", "expected a mapping of keys such as assignment, questions, limits")
+    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "deadline"}
+    for key in raw:
+        if key not in known:
+            raise SpecError(file, str(key), f"unknown key; expected one of {sorted(known)}")
+
+    ident = _require(raw, "assignment", str, file, "")
+    if ident != file.parent.name:
+        raise SpecError(file, "assignment", f"{ident!r} does not match its folder name {file.parent.name!r}")
+    notebook = _typed(raw.get("notebook", f"{ident}.ipynb"), str, file, "notebook")
+    if not notebook.endswith(".ipynb") or "/" in notebook:
+        raise SpecError(file, "notebook", f"{notebook!r} must be a plain file name ending in .ipynb")
+
+    limits_raw = _typed(raw.get("limits", {}), dict, file, "limits")
+    limit_args = {}
+    for key, value in limits_raw.items():
+        if key not in _LIMIT_KEYS:
+            raise SpecError(file, f"limits.{key}", f"unknown limit; expected one of {sorted(_LIMIT_KEYS)}")
+        _typed(value, (int, float), file, f"limits.{key}")
+        if value <= 0:
+            raise SpecError(file, f"limits.{key}", f"must be positive, got {value}")
+        limit_args[_LIMIT_KEYS[key]] = value
+
+    questions_raw = _require(raw, "questions", dict, file, "")
+    if not questions_raw:
+        raise SpecError(file, "questions", "no questions")
+    questions = {}
+    for name, q in questions_raw.items():
+        where = f"questions.{name}."
+        if not isinstance(name, str) or not name.isidentifier():
+            raise SpecError(file, f"questions.{name}", "a question name must be an identifier such as q1")
+        _typed(q, dict, file, f"questions.{name}")
+        for key in q:
+            if key not in {"title", "points", "thresholds", "visibility", "gpu_only"}:
+                raise SpecError(file, f"{where}{key}", "unknown key; expected title, points, thresholds, visibility, gpu_only")
+        points = _require(q, "points", (int, float), file, where)
+        if points < 0:
+            raise SpecError(file, f"{where}points", f"must not be negative, got {points}")
+        visibility = _typed(q.get("visibility", "visible"), str, file, f"{where}visibility")
+        if visibility not in VISIBILITIES:
+            raise SpecError(file, f"{where}visibility", f"{visibility!r} is not one of {VISIBILITIES}")
+        questions[name] = Question(
+            name=name,
+            title=_typed(q.get("title", name), str, file, f"{where}title"),
+            points=float(points),
+            thresholds=dict(_typed(q.get("thresholds", {}), dict, file, f"{where}thresholds")),
+            visibility=visibility,
+            gpu_only=bool(_typed(q.get("gpu_only", False), bool, file, f"{where}gpu_only")),
+        )
+
+    deadline = raw.get("deadline")
+    if deadline is not None and not isinstance(deadline, dt.datetime):
+        raise SpecError(file, "deadline", f"expected an ISO date-time such as 2026-12-01T23:59:00Z, got {deadline!r}")
+
+    return Assignment(
+        id=ident,
+        title=_typed(raw.get("title", ident), str, file, "title"),
+        notebook=notebook,
+        questions=questions,
+        limits=Limits(**limit_args),
+        root=file.parent,
+        show_hidden_tests=bool(_typed(raw.get("show_hidden_tests", False), bool, file, "show_hidden_tests")),
+        deadline=deadline,
+    )

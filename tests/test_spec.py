@@ -1,0 +1,96 @@
+"""A malformed spec is rejected with the file, the key and what is wrong."""
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder import spec
+from autograder.judge import load_tests
+from autograder.spec import SpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path, text, name="a9"):
+    folder = tmp_path / name
+    folder.mkdir(exist_ok=True)
+    (folder / "assignment.yaml").write_text(textwrap.dedent(text))
+    return folder
+
+
+GOOD = """
+assignment: a9
+questions:
+  q1:
+    points: 2
+    thresholds: {min_accuracy: 0.9}
+"""
+
+
+def test_the_real_spec_loads_and_matches_its_hidden_tests():
+    a1 = spec.load(ROOT / "assignments" / "a1")
+    assert a1.id == "a1" and a1.notebook == "a1.ipynb"
+    assert a1.points == sum(t.points for cases in load_tests(a1).values() for t in cases)
+    assert a1.threshold("q5", "min_accuracy") > 0.5
+    assert a1.limits.cell_timeout > 0
+
+
+def test_a_good_spec_loads(tmp_path):
+    a = spec.load(write(tmp_path, GOOD))
+    assert a.questions["q1"].points == 2.0 and a.threshold("q1", "min_accuracy") == 0.9
+
+
+@pytest.mark.parametrize("text, key, words", [
+    ("assignment: a9\n", "questions", "missing"),
+    ("assignment: a8\nquestions: {q1: {points: 1}}\n", "assignment", "folder name"),
+    ("assignment: a9\nquestions: {q1: {points: one}}\n", "questions.q1.points", "expected int or float"),
+    ("assignment: a9\nquestions: {q1: {points: -1}}\n", "questions.q1.points", "negative"),
+    ("assignment: a9\nquestions: {q1: {pts: 1}}\n", "questions.q1.pts", "unknown key"),
+    ("assignment: a9\nquestions: {q1: {points: 1, visibility: secret}}\n", "questions.q1.visibility", "not one of"),
+    ("assignment: a9\nlimits: {cell_timeout_s: 0}\nquestions: {q1: {points: 1}}\n", "limits.cell_timeout_s", "positive"),
+    ("assignment: a9\nlimits: {gpu_hours: 3}\nquestions: {q1: {points: 1}}\n", "limits.gpu_hours", "unknown limit"),
+    ("assignment: a9\nnotebook: a9.txt\nquestions: {q1: {points: 1}}\n", "notebook", ".ipynb"),
+    ("assignment: a9\nquestions: [q1]\n", "questions", "expected dict"),
+    ("assignment: a9\nquestions: {q1: {points: 1}\n", "line", "not valid YAML"),
+    ("- just\n- a list\n", "(top level)", "mapping"),
+])
+def test_bad_specs_name_file_and_key(tmp_path, text, key, words):
+    folder = write(tmp_path, text)
+    with pytest.raises(SpecError) as err:
+        spec.load(folder)
+    assert err.value.key.startswith(key), err.value
+    assert words in err.value.problem
+    assert str(folder / "assignment.yaml") in str(err.value)
+
+
+def test_missing_threshold_names_the_key(tmp_path):
+    a = spec.load(write(tmp_path, GOOD))
+    with pytest.raises(SpecError, match=r"questions\.q1\.thresholds\.max_time_ratio: missing"):
+        a.threshold("q1", "max_time_ratio")
+
+
+def test_hidden_test_points_must_add_up(tmp_path):
+    folder = write(tmp_path, GOOD)
+    (folder / "hidden").mkdir()
+    (folder / "hidden" / "q1_x.py").write_text(
+        "from autograder.judge import test_case\n@test_case(points=1)\ndef only_one(sub, ctx):\n    pass\n")
+    with pytest.raises(SpecError, match=r"questions\.q1\.points: is 2 but its hidden tests are worth 1"):
+        load_tests(spec.load(folder))
+
+
+def test_hidden_file_for_an_unknown_question(tmp_path):
+    folder = write(tmp_path, GOOD)
+    (folder / "hidden").mkdir()
+    (folder / "hidden" / "q7_x.py").write_text("")
+    with pytest.raises(SpecError, match="q7_x.py.*names question 'q7'"):
+        load_tests(spec.load(folder))
+
+
+def test_hidden_file_that_fails_to_import(tmp_path):
+    folder = write(tmp_path, GOOD)
+    shutil.os.makedirs(folder / "hidden")
+    (folder / "hidden" / "q1_x.py").write_text("import does_not_exist_anywhere\n")
+    with pytest.raises(SpecError, match="q1_x.py.*fails to import: ModuleNotFoundError"):
+        load_tests(spec.load(folder))
