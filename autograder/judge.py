@@ -285,7 +285,7 @@ class Handle:
 
     def predict(self, model: Remote, x: np.ndarray, **kwargs) -> np.ndarray:
         kwargs.setdefault("verbose", 0)
-        return np.asarray(self.call(model.attr("predict"), x, **kwargs))
+        return self.call(model.attr("predict"), x, **kwargs)
 
     def config(self, obj: Remote) -> dict:
         text = self._call_request("config", obj, (), {})[0]["value"]["json"]

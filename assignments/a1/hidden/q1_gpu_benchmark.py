@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from autograder.checks.values import array
 from autograder.judge import NotGraded, test_case
 
 
@@ -16,18 +17,16 @@ def matmul_products_are_correct(sub, ctx):
         want = a.astype("float64") @ b.astype("float64")
         scale = ctx.threshold("atol") * np.sqrt(a.shape[1])
         for name in ("matmul_numpy", "matmul_tf"):
-            got = np.asarray(sub.call(name, a, b))
-            assert got.shape == want.shape, f"{name} returns shape {got.shape} for {a.shape} @ {b.shape}"
+            got = array(sub.call(name, a, b), f"{name}({a.shape} @ {b.shape})", want.shape)
             assert np.allclose(got, want, atol=scale), f"{name} gives a wrong product for {a.shape} @ {b.shape}"
 
 
 @test_case(points=1, hint="call fn `warmup` times untimed, then `repeats` times, timing each call")
 def time_call_times_each_repeat_after_warmup(sub, ctx):
     sleeper = sub.make("sleeper", delay=0.02)
-    times = sub.call("time_call", sleeper, repeats=4, warmup=2)
+    times = array(sub.call("time_call", sleeper, repeats=4, warmup=2), "time_call(fn, repeats=4, warmup=2)")
     calls = sub.get(sleeper.attr("calls"))
-    assert isinstance(times, (list, np.ndarray)) and len(times) == 4, (
-        f"time_call(fn, repeats=4, warmup=2) should return 4 times, got {times!r:.80}")
+    assert times.shape == (4,), f"time_call(fn, repeats=4, warmup=2) should return 4 times, got {times.size}"
     assert calls == 6, f"time_call(fn, repeats=4, warmup=2) called fn {calls} times, expected 2 + 4"
     times = [float(t) for t in times]
     assert all(0.015 < t < 1.0 for t in times), (
@@ -37,7 +36,7 @@ def time_call_times_each_repeat_after_warmup(sub, ctx):
 @test_case(points=1, hint="TensorFlow can return before the work is done: force the result (e.g. .numpy())")
 def time_call_waits_for_the_result(sub, ctx):
     lazy = sub.make("sleeper", delay=0.0, force_delay=0.05)
-    times = [float(t) for t in sub.call("time_call", lazy, repeats=3, warmup=1)]
+    times = list(array(sub.call("time_call", lazy, repeats=3, warmup=1), "time_call(fn, repeats=3, warmup=1)").ravel())
     assert len(times) == 3, f"time_call(fn, repeats=3, warmup=1) should return 3 times, got {len(times)}"
     assert min(times) > 0.04, (
         f"a result that takes 50 ms to materialise was timed at {np.round(times, 4)} s: the timer stops "
@@ -48,11 +47,20 @@ def time_call_waits_for_the_result(sub, ctx):
 def matmul_tf_speed(sub, ctx):
     repeats = int(ctx.threshold("repeats"))
     baseline = sub.make("numpy_matmul")
+
+    def correct(a, b):
+        # Timing only counts for a matmul_tf that computes the product.
+        got = array(sub.call("matmul_tf", a, b), "matmul_tf", (a.shape[0], b.shape[1]))
+        want = a.astype("float64") @ b.astype("float64")
+        assert np.allclose(got, want, atol=ctx.threshold("atol") * np.sqrt(a.shape[1]) * 10), (
+            f"matmul_tf gives a wrong product at n={a.shape[0]}; its speed cannot count")
+
     if ctx.gpu:
         if not any("GPU" in d for d in sub.devices()):
             raise NotGraded("a GPU is present but TensorFlow in the sandbox does not see it")
         n = int(ctx.threshold("gpu_n"))
         a, b = _operands(ctx, [((n, n), (n, n))])[0]
+        correct(a, b)
         tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
         np_time = sub.timed(baseline, a, b, n=max(2, repeats // 2), warmup=1).per_call
         speedup = np_time / tf_time
@@ -63,6 +71,7 @@ def matmul_tf_speed(sub, ctx):
         return
     n = int(ctx.threshold("cpu_n"))
     a, b = _operands(ctx, [((n, n), (n, n))])[0]
+    correct(a, b)
     tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
     np_time = sub.timed(baseline, a, b, n=repeats, warmup=2).per_call
     ratio = tf_time / np_time

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from autograder.checks.values import remote
 from autograder.judge import test_case
 
 
@@ -12,9 +13,9 @@ def _fit(sub, ctx):
         x = rng.uniform(-1, 1, (n, 1)).astype("float32")
         y = (ctx.threshold("weight") * x + ctx.threshold("bias") + rng.normal(0, ctx.threshold("noise"), (n, 1))).astype("float32")
         sub.seed(0)
-        model = sub.call("build_linear_model")
-        fitted = sub.call("fit_linear", model, x, y)
-        weights = sub.call((fitted if fitted is not None else model).attr("get_weights"))
+        model = remote(sub, "build_linear_model")
+        fitted = remote(sub, "fit_linear", model, x, y, what="the fitted model")
+        weights = sub.call(fitted.attr("get_weights"))
         assert len(weights) == 2 and np.size(weights[0]) == 1 and np.size(weights[1]) == 1, (
             f"the model should be one Dense(1) unit (a kernel and a bias); it has weights of shapes "
             f"{[np.shape(w) for w in weights]}")

@@ -1,6 +1,7 @@
 """q4 — one MLP, three ways: Sequential, Functional, subclassing."""
 
 from autograder.checks.models import check_mlp_behaviour, layers_of
+from autograder.checks.values import remote
 from autograder.judge import test_case
 
 HINT = "Flatten -> Dense(128, relu) -> Dropout(0.2) -> Dense(num_classes, softmax)"
@@ -26,7 +27,7 @@ def _each_shape(ctx):
 def sequential_model(sub, ctx):
     units, rate = ctx.threshold("hidden_units"), ctx.threshold("dropout")
     for shape, classes in _each_shape(ctx):
-        model = sub.call("build_sequential", list(shape), classes)
+        model = remote(sub, "build_sequential", list(shape), classes)
         _check_layers(sub.config(model), units, rate, classes, f"build_sequential({shape}, {classes})")
         check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("seq"), f"build_sequential({shape}, {classes})")
 
@@ -35,7 +36,7 @@ def sequential_model(sub, ctx):
 def functional_model(sub, ctx):
     units, rate = ctx.threshold("hidden_units"), ctx.threshold("dropout")
     for shape, classes in _each_shape(ctx):
-        model = sub.call("build_functional", list(shape), classes)
+        model = remote(sub, "build_functional", list(shape), classes)
         config = sub.config(model)
         assert config.get("class_name") in ("Functional", "Model"), (
             f"build_functional returns a {config.get('class_name')}; build it with keras.Input and keras.Model")
@@ -47,6 +48,6 @@ def functional_model(sub, ctx):
 def subclassed_model(sub, ctx):
     units = ctx.threshold("hidden_units")
     for shape, classes in _each_shape(ctx):
-        model = sub.call("MLPModel", list(shape), classes)
+        model = remote(sub, "MLPModel", list(shape), classes)
         assert "MLPModel" in model.type, f"MLPModel(...) returned a {model.type}"
         check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("sub"), f"MLPModel({shape}, {classes})")

@@ -5,7 +5,8 @@ import statistics
 import numpy as np
 
 from autograder import data
-from autograder.judge import test_case
+from autograder.checks.values import array
+from autograder.judge import Remote, test_case
 
 
 def _train_time(handle, x, y):
@@ -21,8 +22,9 @@ def _trainings(sub, ctx):
             sub.seed(seed)
             timing = sub.timed("train_classifier", x_train, y_train, n=1, warmup=0, force=False)
             model = timing.value
-            probs = sub.predict(model, x_test)
-            assert probs.ndim == 2 and probs.shape == (len(x_test), 10), (
+            assert isinstance(model, Remote), "train_classifier(x_train, y_train) should return the trained model"
+            probs = array(sub.predict(model, x_test), "the trained model's predict")
+            assert probs.shape == (len(x_test), 10), (
                 f"the trained model's predict gives shape {probs.shape} for {len(x_test)} digits, expected "
                 f"({len(x_test)}, 10) class probabilities")
             accuracies.append(float(np.mean(np.argmax(probs, axis=1) == y_test)))

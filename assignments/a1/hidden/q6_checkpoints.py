@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from autograder.checks.values import array, remote
 from autograder.judge import test_case
 
 PATH = "checkpoints/model.keras"
@@ -32,8 +33,8 @@ def save_model_writes_the_file(sub, ctx):
 @test_case(points=1, hint="load_model should read the file back (keras.models.load_model)")
 def load_model_restores_predictions_exactly(sub, ctx):
     before, perturbed, _, x = _round_trip(sub, ctx)
-    loaded = sub.call("load_model", PATH)
-    after = sub.predict(loaded, x)
+    loaded = remote(sub, "load_model", PATH)
+    after = array(sub.predict(loaded, x), "the loaded model's predict")
     assert after.shape == before.shape, f"the loaded model predicts shape {after.shape}, expected {before.shape}"
     assert not np.array_equal(after, perturbed) or np.array_equal(before, perturbed), (
         "load_model returned the model as it is in memory, not as it was saved")
