@@ -18,7 +18,8 @@ from autograder.sandbox import CodeRun, Sandbox
 
 #: Cells that only make the submission zip; grading never needs them.
 _EXPORT_CALL = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
-MAX_RESTARTS = 2
+#: Fresh kernels one submission may use before the rest of it is given up on.
+MAX_RESTARTS = 5
 
 
 @dataclasses.dataclass

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import os
 import queue
 import shutil
@@ -34,9 +35,16 @@ from jupyter_client.connect import write_connection_file
 from autograder import hardware
 from autograder.spec import Limits
 
-#: uid/gid the kernel runs as when the grader is root. RLIMIT_NPROC only
-#: applies to non-root users, so dropping privileges is what makes it bite.
-NOBODY = 65534
+#: The kernel runs as an unprivileged uid from this range when the grader is
+#: root: RLIMIT_NPROC only bites for non-root users, and it counts every
+#: process of that uid on the machine, so each sandbox gets a uid of its own
+#: (no passwd entry needed).
+UID_BASE, UID_RANGE = 200_000, 100_000
+_uid_counter = itertools.count()
+
+
+def _sandbox_uid() -> int:
+    return UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % UID_RANGE
 
 
 class SandboxError(RuntimeError):
@@ -86,7 +94,7 @@ def bubblewrap_status() -> tuple[bool, str]:
 
 
 def _user_ns_args() -> list[str]:
-    # As root, bwrap needs no user namespace and we drop to NOBODY with setpriv;
+    # As root, bwrap needs no user namespace and we drop to an unprivileged uid with setpriv;
     # an ordinary user needs one to get the other namespaces at all.
     return [] if os.geteuid() == 0 else ["--unshare-user"]
 
@@ -104,6 +112,15 @@ def _python_roots() -> list[Path]:
     return sorted(roots)
 
 
+def _chown_tree(root: Path, uid: int) -> None:
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+            try:
+                os.lchown(name, uid, uid)
+            except OSError:
+                pass
+
+
 class Sandbox:
     """One kernel, sandboxed. Use as a context manager; ``run`` executes code.
 
@@ -118,13 +135,16 @@ class Sandbox:
         if isolate and not usable:
             raise SandboxError(f"isolation was required but is not available: {why}")
         self.isolated = usable if isolate is None else isolate
-        self.isolation_note = why if not self.isolated else "bubblewrap"
+        if self.isolated:
+            self.isolation_note = "bubblewrap"
+        else:
+            self.isolation_note = why if not usable else "turned off on request (--no-sandbox)"
         self.gpu = hardware.gpu_device_nodes() != [] if gpu is None else gpu
         self._owns_workdir = workdir is None
         # Short paths: IPC socket names must fit in 107 bytes.
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dlg-", dir="/tmp"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.uid = NOBODY if (self.isolated and os.geteuid() == 0) else os.geteuid()
+        self.uid = _sandbox_uid() if (self.isolated and os.geteuid() == 0) else os.geteuid()
         self.proc: subprocess.Popen | None = None
         self.client: BlockingKernelClient | None = None
         self.restarts = 0
@@ -147,11 +167,15 @@ class Sandbox:
                 RuntimeWarning,
                 stacklevel=2,
             )
+        if self.uid != os.geteuid():
+            # A fresh uid for every kernel: processes of a killed one (a fork
+            # bomb's children, say) may still count against its RLIMIT_NPROC.
+            self.uid = _sandbox_uid()
+            _chown_tree(self.workdir, self.uid)
         ipc = self.workdir / ".ipc"
         ipc.mkdir(mode=0o700, exist_ok=True)
         if self.uid != os.geteuid():
-            for p in (self.workdir, ipc):
-                os.chown(p, self.uid, self.uid)
+            os.chown(ipc, self.uid, self.uid)
         conn_file = ipc / "kernel.json"
         write_connection_file(str(conn_file), transport="ipc", ip=str(ipc / "k"))
         if self.uid != os.geteuid():

@@ -1,0 +1,93 @@
+"""a1 graded end to end by the demo: real kernels, real sandbox, real training, real Otter."""
+
+import json
+
+import nbformat
+import pytest
+
+from autograder import results as results_mod
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_prints_where_the_reports_are(demo_results, a1_expected):
+    out, stdout = demo_results
+    for name in a1_expected:
+        assert str(out / name / "feedback.html") in stdout
+    assert "solution: 18 / 18" in stdout
+
+
+@pytest.mark.parametrize("name", ["solution", "template", "wrong_api_timer_saxpy", "wrong_units_wait_loop",
+                                  "wrong_dropout_training"])
+def test_each_example_fails_exactly_the_tests_it_should(demo_results, a1_expected, name):
+    out, _ = demo_results
+    result = results_mod.read(out / name / "results.json")
+    assert result.status == "graded" and result.isolation == "bubblewrap"
+    tests = [t for q in result.questions for t in q.tests]
+    failed = sorted(f"{t.question}/{t.name}" for t in tests if t.status != "passed")
+    expected = a1_expected[name]["fails"]
+    if expected == "all":
+        assert len(failed) == len(tests), failed
+        assert result.score == 0
+    else:
+        assert failed == expected
+        assert result.score == result.possible - sum(t.max_points for t in tests if t.status != "passed")
+
+
+def test_results_json_is_gradescope_format(demo_results):
+    out, _ = demo_results
+    data = json.loads((out / "wrong_dropout_training" / "results.json").read_text())
+    assert set(data) >= {"score", "tests", "execution_time"}
+    assert [t["name"] for t in data["tests"]] == [f"q{i}" for i in range(1, 8)]
+    for t in data["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "visibility", "output"}
+        assert 0 <= t["score"] <= t["max_score"]
+    assert data["score"] == sum(t["score"] for t in data["tests"]) == 15
+    q5 = data["tests"][4]
+    assert "[FAIL] accuracy_on_held_out_digits" in q5["output"] and "median" in q5["output"]
+    machine = data["extra_data"]["machine"]
+    assert machine["cores"] >= 1 and machine["tensorflow"] and machine["cpu"]
+
+
+def test_solution_passes_its_public_checks_and_the_template_does_not(demo_results):
+    out, _ = demo_results
+    solution = results_mod.read(out / "solution" / "results.json")
+    template = results_mod.read(out / "template" / "results.json")
+    assert all(q.public and q.public["passed"] for q in solution.questions)
+    assert not any(q.public and q.public["passed"] for q in template.questions)
+
+
+def test_template_is_graded_quickly(demo_results):
+    out, _ = demo_results
+    template = results_mod.read(out / "template" / "results.json")
+    assert template.seconds["total"] < 60, template.seconds
+
+
+def test_executed_notebook_holds_the_outputs(demo_results):
+    out, _ = demo_results
+    nb = nbformat.read(out / "solution" / "executed.ipynb", 4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "test accuracy:" in text and "TensorFlow" in text
+
+
+def test_feedback_shows_scores_hints_machine_and_plots(demo_results):
+    out, _ = demo_results
+    html = (out / "wrong_api_timer_saxpy" / "feedback.html").read_text()
+    assert "Score: 11 / 18" in html
+    assert "q7 — TensorBoard" in html and "no TensorBoard event files" in html
+    assert "Hint:" in html and "(hidden)" in html
+    assert "Machine:" in html and "fingerprint" in html
+    solution = (out / "solution" / "feedback.html").read_text()
+    assert solution.count("data:image/png;base64,") >= 2  # q5's training curve and q7's logged loss
+    assert "def matmul_products_are_correct" not in html  # names of hidden tests, never their code
+
+
+def test_speed_thresholds_are_ratios_to_a_reference_timed_here(demo_results):
+    out, _ = demo_results
+    result = results_mod.read(out / "solution" / "results.json")
+    assert result.calibration.get("q5.train_classifier_seconds", 0) > 0
+    q5 = next(q for q in result.questions if q.name == "q5")
+    note = " ".join(n for t in q5.tests for n in t.notes)
+    assert "the reference solution took" in note and "ratio" in note
+    calibration = json.loads((out / "calibration.json").read_text())
+    assert any("q5.train_classifier_seconds" in v for v in calibration.values())

@@ -1,0 +1,126 @@
+"""The dlgrade command as users type it."""
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from conftest import ROOT, dlgrade
+
+
+def test_build_check_finds_the_committed_template_current():
+    proc = dlgrade("build", "a1", "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "is current" in proc.stdout
+
+
+@pytest.fixture
+def course_copy(tmp_path):
+    for part in ("assignments", "solutions", "student_template"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    return tmp_path
+
+
+def test_build_check_fails_on_a_stale_template(course_copy):
+    nb_path = course_copy / "student_template" / "a1" / "a1.ipynb"
+    nb = nbformat.read(nb_path, 4)
+    nb.cells[1].source += "\nAn edit made by hand."
+    nbformat.write(nb, nb_path)
+    proc = dlgrade("--root", str(course_copy), "build", "a1", "--check")
+    assert proc.returncode == 1
+    assert "a1.ipynb: differs from a fresh build" in proc.stdout
+
+
+def test_build_is_deterministic(course_copy):
+    first = dlgrade("--root", str(course_copy), "build", "a1")
+    assert first.returncode == 0, first.stderr
+    before = (course_copy / "student_template" / "a1" / "a1.ipynb").read_bytes()
+    digest = json.loads((course_copy / "dist" / "a1" / "manifest.json").read_text())["digest"]
+    second = dlgrade("--root", str(course_copy), "build", "a1")
+    assert second.returncode == 0
+    assert (course_copy / "student_template" / "a1" / "a1.ipynb").read_bytes() == before
+    assert json.loads((course_copy / "dist" / "a1" / "manifest.json").read_text())["digest"] == digest
+    assert before == (ROOT / "student_template" / "a1" / "a1.ipynb").read_bytes()
+
+
+def test_student_notebook_has_no_solutions_and_needs_no_autograder():
+    nb = nbformat.read(ROOT / "student_template" / "a1" / "a1.ipynb", 4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "BEGIN SOLUTION" not in code and "tf.matmul" not in code
+    assert "import autograder" not in code and "from autograder" not in code
+    assert set(nb.metadata["otter"]["tests"]) == {f"q{i}" for i in range(1, 8)}  # public tests travel inside
+
+
+def test_bundle_holds_what_students_never_get(a1_bundle):
+    names = {p.relative_to(a1_bundle.root).as_posix() for p in a1_bundle.root.rglob("*") if p.is_file()}
+    assert {"assignment.yaml", "reference.ipynb", "manifest.json"} <= names
+    assert any(n.startswith("hidden/q5_") for n in names)
+    assert not list((ROOT / "student_template" / "a1").rglob("q5_*"))
+
+
+def test_a_bad_spec_is_named_by_file_and_key(course_copy):
+    spec = course_copy / "assignments" / "a1" / "assignment.yaml"
+    spec.write_text(spec.read_text().replace("points: 4", "points: four"))
+    proc = dlgrade("--root", str(course_copy), "build", "a1")
+    assert proc.returncode == 2
+    assert f"{spec}: questions.q1.points: expected int or float, got 'four'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_malformed_submission_is_recorded_not_fatal(tmp_path):
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text("{ this is not json")
+    proc = dlgrade("grade", "a1", str(bad), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "broken: not graded" in proc.stdout
+    data = json.loads((tmp_path / "out" / "broken" / "results.json").read_text())
+    assert data["score"] == 0 and data["extra_data"]["status"] == "rejected"
+    assert "not valid notebook JSON (line 1" in data["extra_data"]["message"]
+    assert "could not be graded" in (tmp_path / "out" / "broken" / "feedback.html").read_text()
+
+
+def test_grading_nothing_is_an_error(tmp_path):
+    proc = dlgrade("grade", "a1", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "nothing to grade" in proc.stderr
+
+
+@pytest.mark.slow
+def test_export_zip_under_any_name_is_graded_with_tensorflow_noise(tmp_path):
+    """A student's real grader.export() zip, renamed by an LMS, graded under the file's stem."""
+    work = tmp_path / "student"
+    work.mkdir()
+    shutil.copy(ROOT / "student_template" / "a1" / "a1.ipynb", work / "a1.ipynb")
+    script = (
+        "import os, sys\n"
+        "import tensorflow as tf\n"
+        "sys.stderr.write('E0000 tensorflow noise on stderr\\n')\n"
+        "import otter\n"
+        "grader = otter.Notebook('a1.ipynb')\n"
+        "grader.export(pdf=False)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=work, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    zips = list(work.glob("a1_*.zip"))
+    assert len(zips) == 1 and "a1.ipynb" in zipfile.ZipFile(zips[0]).namelist()
+    renamed = tmp_path / "jane doe (2).zip"
+    zips[0].rename(renamed)
+    out = tmp_path / "out"
+    proc = dlgrade("grade", "a1", str(renamed), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / "jane_doe_2" / "results.json").read_text())
+    assert data["extra_data"]["status"] == "graded" and data["score"] == 0
+    assert (out / "jane_doe_2" / "executed.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_check_runs_the_public_tests_from_a_terminal(tmp_path):
+    template = dlgrade("check", "a1", str(ROOT / "student_template" / "a1" / "a1.ipynb"))
+    assert template.returncode == 1
+    assert "q1: FAILED" in template.stdout and "matmul_numpy must return a NumPy array" in template.stdout
+    solved = dlgrade("check", "a1", str(ROOT / "assignments" / "a1" / "examples" / "solution.ipynb"))
+    assert solved.returncode == 0, solved.stdout
+    assert all(f"q{i}: passed" in solved.stdout for i in range(1, 8))
