@@ -325,7 +325,7 @@ class Sandbox:
         if not self.isolated:
             return [*self._limits_prefix(), *self._kernel_argv(conn_file)]
         args = [
-            "bwrap",
+            shutil.which("bwrap") or "bwrap",
             "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             *_user_ns_args(),
             "--die-with-parent", "--new-session", "--clearenv",
