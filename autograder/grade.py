@@ -126,7 +126,7 @@ class Grader:
             judge_start = time.perf_counter()
             handle, setup_error = None, ""
             try:
-                handle = Handle(run, self.spec.limits.call_timeout)
+                handle = Handle(run, self.spec.limits.call_timeout, budget=self.spec.limits.notebook_timeout)
             except SubmissionError as e:
                 setup_error = f"the notebook's kernel was lost: {e}"
             gpu = sandbox.gpu and hardware.has_gpu()

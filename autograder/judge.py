@@ -43,6 +43,7 @@ MAX_ARRAY_BYTES = 256 * 2**20
 
 @dataclasses.dataclass(frozen=True)
 class TestCase:
+    __test__ = False
     name: str
     points: float
     hidden: bool
@@ -114,9 +115,12 @@ class Timing:
 class Handle:
     """What a hidden test may ask of a submission. Every answer is untrusted data."""
 
-    def __init__(self, run: NotebookRun, call_timeout: float):
+    def __init__(self, run: NotebookRun, call_timeout: float, budget: float | None = None):
         self.run = run
         self.call_timeout = call_timeout
+        # All the judge's calls together get at most ``budget`` seconds, so a
+        # submission whose every function hangs cannot hold the grader for hours.
+        self.deadline = time.monotonic() + budget if budget else None
         self._count = 0
         self._overhead: float | None = None
         self.memo: dict[str, Any] = {}  # results that several tests of one submission share
@@ -127,6 +131,8 @@ class Handle:
         return self.run.sandbox.workdir
 
     def _inject(self) -> None:
+        if not self.run.sandbox.alive and not self.run.revive():
+            raise SubmissionError("the kernel died and could not be restarted", "died")
         result = self.run.sandbox.run(AGENT_SOURCE, timeout=60)
         if not result.ok:
             raise SubmissionError(f"the grader could not talk to the kernel: {result.error_line()}", "kernel")
@@ -154,6 +160,12 @@ class Handle:
             np.save(folder / name, arr, allow_pickle=False)
         (folder / "request.json").write_text(json.dumps(req))
         timeout = self.call_timeout if timeout is None else timeout
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise SubmissionError("not run: the time limit for grading this submission was reached", "budget")
+            timeout = min(timeout, left)
         start = time.perf_counter()
         result = sandbox.run(f"__dlgrade__.serve({str(folder)!r})", timeout=timeout)
         elapsed = time.perf_counter() - start
@@ -330,10 +342,16 @@ class Handle:
         return _read_safely(self._inside(path), max_bytes)
 
     def _inside(self, rel: str) -> Path:
-        target = (self.workdir / rel).resolve()
-        if target != self.workdir.resolve() and self.workdir.resolve() not in target.parents:
+        """``rel`` under the submission's folder, through no link at any step."""
+        norm = os.path.normpath(rel)
+        if os.path.isabs(rel) or norm == ".." or norm.startswith("../"):
             raise SubmissionError(f"{rel!r} is outside the submission's folder", "path")
-        return target
+        path = self.workdir
+        for part in Path(norm).parts:
+            path = path / part
+            if path.is_symlink():
+                raise SubmissionError(f"{rel!r} cannot be read: {path.relative_to(self.workdir)} is a link", "path")
+        return path
 
 
 def _read_safely(path: Path, max_bytes: int) -> bytes:
@@ -360,6 +378,7 @@ def _read_safely(path: Path, max_bytes: int) -> bytes:
 
 @dataclasses.dataclass
 class TestResult:
+    __test__ = False  # a result, not a pytest test
     question: str
     name: str
     points: float
@@ -370,6 +389,7 @@ class TestResult:
     hint: str = ""
     notes: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    source: str = ""  # the test's code, only where the spec publishes hidden tests
 
 
 @dataclasses.dataclass
@@ -492,7 +512,8 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
         question = spec.questions[qname]
         for case in cases:
             ctx = Context(spec, question, gpu, calibration, plots)
-            result = TestResult(qname, case.name, 0.0, case.points, "failed", case.hidden, hint=case.hint)
+            result = TestResult(qname, case.name, 0.0, case.points, "failed", case.hidden, hint=case.hint,
+                                source=inspect.getsource(case.fn) if spec.show_hidden_tests else "")
             start = time.perf_counter()
             if handle is None:
                 result.message = setup_error or "the notebook could not be run"

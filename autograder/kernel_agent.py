@@ -204,16 +204,9 @@ class _Agent:
         return {"json": _json.dumps(obj.get_config(), default=repr)}, []
 
     def op_seed(self, req, folder):
-        import random
+        import keras  # seeds Python's random, NumPy and the backend in one call
 
-        import numpy as np
-
-        random.seed(req["seed"])
-        np.random.seed(req["seed"])
-        if "tensorflow" in __import__("sys").modules or req.get("tensorflow", True):
-            import keras
-
-            keras.utils.set_random_seed(req["seed"])
+        keras.utils.set_random_seed(req["seed"])
         return None, []
 
     def op_devices(self, req, folder):

@@ -175,3 +175,19 @@ def test_nothing_outlives_the_sandbox():
     left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]]
     assert not left, f"processes left behind: {left}"
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_without_bubblewrap_grading_runs_warns_and_says_so(monkeypatch):
+    import autograder.sandbox as sandbox_mod
+
+    monkeypatch.setattr(sandbox_mod, "bubblewrap_status", lambda: (False, "bubblewrap (bwrap) is not installed"))
+    with pytest.warns(RuntimeWarning, match="GRADING WITHOUT A SANDBOX: bubblewrap \\(bwrap\\) is not installed"):
+        sb = Sandbox(Limits())
+        sb.start()
+    try:
+        assert not sb.isolated and sb.isolation_note == "bubblewrap (bwrap) is not installed"
+        assert _value(sb.run("import json, os; print(json.dumps(os.getpid()))")) > 10  # on the host
+    finally:
+        sb.close()
+    with pytest.raises(sandbox_mod.SandboxError, match="isolation was required"):
+        Sandbox(Limits(), isolate=True)

@@ -1,0 +1,122 @@
+"""The judge's handle against a real sandboxed kernel: only data comes back, and lies are caught."""
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.execute import NotebookRun
+from autograder.judge import CallTimeout, Handle, NotDefined, Remote, SubmissionError
+from autograder.sandbox import Sandbox, bubblewrap_status
+from autograder.spec import Limits
+
+pytestmark = pytest.mark.skipif(not bubblewrap_status()[0], reason=f"no sandbox: {bubblewrap_status()[1]}")
+
+CELLS = [
+    "import numpy as np, time, os",
+    "def double(x):\n    return 2 * x",
+    "def pair(x):\n    return x.sum(), [x, {'n': len(x)}]",
+    "class Box:\n    def __init__(self, v):\n        self.v = v\n    def get(self):\n        return self.v",
+    "def broken(:\n    pass",  # a syntax error: what it defines is missing
+    "def slow(x):\n    while True:\n        time.sleep(0.01)",
+    "def raises(x):\n    raise ValueError('bad input ' + str(len(x)))",
+    "def sneaky_link():\n    os.makedirs('out', exist_ok=True)\n    os.symlink('/etc/passwd', 'out/report.txt')",
+]
+
+
+@pytest.fixture(scope="module")
+def sub():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    with Sandbox(Limits(cell_timeout=10, call_timeout=3), isolate=True) as sb:
+        run = NotebookRun(nb, sb).run_all()
+        yield Handle(run, call_timeout=3)
+
+
+def test_arrays_go_in_and_come_back(sub):
+    x = np.arange(5, dtype="float32")
+    out = sub.call("double", x)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.tolist() == [0, 2, 4, 6, 8]
+
+
+def test_nested_results_and_remote_objects(sub):
+    total, (arr, info) = sub.call("pair", np.ones(3))
+    assert float(total) == 3.0 and arr.shape == (3,) and info == {"n": 3}
+    box = sub.call("Box", np.eye(2))
+    assert isinstance(box, Remote) and box.type.endswith("Box")
+    assert np.array_equal(sub.call(box.attr("get")), np.eye(2))
+    assert np.array_equal(sub.get(box.attr("v")), np.eye(2))
+
+
+def test_a_missing_name_points_at_its_cell(sub):
+    with pytest.raises(NotDefined, match="`broken` is not defined: cell 5, which defines it, did not run"):
+        sub.call("broken")
+    with pytest.raises(NotDefined, match="`nowhere` is not defined in your notebook"):
+        sub.call("nowhere")
+
+
+def test_the_submissions_exception_is_reported(sub):
+    with pytest.raises(SubmissionError, match="ValueError: bad input 4"):
+        sub.call("raises", np.zeros(4))
+
+
+def test_a_hanging_call_times_out_and_the_kernel_goes_on(sub):
+    with pytest.raises(CallTimeout, match="did not finish within 3 s"):
+        sub.call("slow", np.zeros(1))
+    assert sub.call("double", np.ones(1)).tolist() == [2.0]
+
+
+def test_pickles_are_never_loaded(sub):
+    # The submission swaps numpy.save for one that writes a pickled object array.
+    sub.run.sandbox.run(
+        "import numpy as _np\n_orig = _np.save\n"
+        "def _evil(path, arr, allow_pickle=True):\n    _orig(path, _np.array([object()], dtype=object), allow_pickle=True)\n"
+        "_np.save = _evil"
+    )
+    try:
+        with pytest.raises(SubmissionError, match="not a plain numeric array"):
+            sub.call("double", np.ones(2))
+    finally:
+        sub.run.sandbox.run("_np.save = _orig")
+    assert sub.call("double", np.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_links_are_not_followed(sub):
+    sub.call("sneaky_link")
+    assert "out/report.txt" not in sub.files("out")
+    with pytest.raises(SubmissionError, match="cannot be read: out/report.txt is a link"):
+        sub.file("out/report.txt")  # to /etc/passwd
+    sub.run.sandbox.run("open('out/real.txt', 'w').write('x'); os.symlink('real.txt', 'out/again.txt')")
+    with pytest.raises(SubmissionError, match="cannot be read"):
+        sub.file("out/again.txt")  # a link that stays inside is still not followed
+    sub.run.sandbox.run("os.symlink('/etc', 'etc_dir')")
+    with pytest.raises(SubmissionError, match="etc_dir is a link"):
+        sub.file("etc_dir/passwd")
+    with pytest.raises(SubmissionError, match="etc_dir is a link"):
+        sub.files("etc_dir")
+    with pytest.raises(SubmissionError, match="outside the submission's folder"):
+        sub.file("../../etc/passwd")
+
+
+def test_a_lying_clock_is_caught(sub):
+    honest = sub.timed("double", np.ones(10), n=3)
+    assert honest.trusted_inner
+    sub.run.sandbox.run(
+        "import time as _t\n_real_pc = _t.perf_counter\n"
+        "def sleepy(x):\n    _t.sleep(0.2)\n    return x\n"
+        "_t.perf_counter = lambda: _real_pc() / 1000.0"  # every duration looks 1000x shorter
+    )
+    try:
+        sub._inject()  # the agent picks up the patched clock, as it would after the notebook
+        timing = sub.timed("sleepy", np.ones(1), n=3, warmup=0)
+    finally:
+        sub.run.sandbox.run("_t.perf_counter = _real_pc")
+        sub._inject()
+    assert not timing.trusted_inner
+    assert timing.per_call > 0.15, timing
+
+
+def test_results_that_are_too_big_are_refused(sub, monkeypatch):
+    import autograder.judge as judge
+
+    monkeypatch.setattr(judge, "MAX_ARRAY_BYTES", 1000)
+    with pytest.raises(SubmissionError, match="the limit is 1000"):
+        sub.call("double", np.ones(1000))
