@@ -515,7 +515,9 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
             result = TestResult(qname, case.name, 0.0, case.points, "failed", case.hidden, hint=case.hint,
                                 source=inspect.getsource(case.fn) if spec.show_hidden_tests else "")
             start = time.perf_counter()
-            if handle is None:
+            if question.gpu_only and not gpu:
+                result.status, result.message = "not_graded", "not graded on this machine: no GPU"
+            elif handle is None:
                 result.message = setup_error or "the notebook could not be run"
             else:
                 try:

@@ -7,7 +7,6 @@ code. A malformed spec is rejected with the file, the key and what to do.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,6 @@ class Assignment:
     limits: Limits
     root: Path
     show_hidden_tests: bool = False
-    deadline: dt.datetime | None = None
 
     @property
     def file(self) -> Path:
@@ -122,7 +120,7 @@ def load(path: Path | str) -> Assignment:
         raise SpecError(file, where, f"not valid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(raw, dict):
         raise SpecError(file, "(top level)", "expected a mapping of keys such as assignment, questions, limits")
-    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "deadline"}
+    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests"}
     for key in raw:
         if key not in known:
             raise SpecError(file, str(key), f"unknown key; expected one of {sorted(known)}")
@@ -171,10 +169,6 @@ def load(path: Path | str) -> Assignment:
             gpu_only=bool(_typed(q.get("gpu_only", False), bool, file, f"{where}gpu_only")),
         )
 
-    deadline = raw.get("deadline")
-    if deadline is not None and not isinstance(deadline, dt.datetime):
-        raise SpecError(file, "deadline", f"expected an ISO date-time such as 2026-12-01T23:59:00Z, got {deadline!r}")
-
     return Assignment(
         id=ident,
         title=_typed(raw.get("title", ident), str, file, "title"),
@@ -183,5 +177,4 @@ def load(path: Path | str) -> Assignment:
         limits=Limits(**limit_args),
         root=file.parent,
         show_hidden_tests=bool(_typed(raw.get("show_hidden_tests", False), bool, file, "show_hidden_tests")),
-        deadline=deadline,
     )

@@ -32,7 +32,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import api  # noqa: E402
+from autograder import api, results  # noqa: E402
 from autograder.execute import NotebookRun  # noqa: E402
 from autograder.grade import place_notebook  # noqa: E402
 from autograder.sandbox import Sandbox  # noqa: E402
@@ -58,13 +58,15 @@ def sandboxed(notebook: Path, limits) -> float:
     return time.perf_counter() - start
 
 
-def graded(notebook: Path, out: Path) -> float:
+def graded(notebook: Path, out: Path) -> tuple[float, dict[str, float]]:
+    """Seconds end to end, and the hidden tests' own seconds by question."""
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "a1", str(notebook), "-o", str(out)],
                           cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0 and "18 / 18" in proc.stdout, proc.stdout + proc.stderr
-    return elapsed
+    result = results.read(out / notebook.stem / "results.json")
+    return elapsed, {q.name: sum(t.seconds for t in q.tests) for q in result.questions}
 
 
 def main() -> None:
@@ -77,16 +79,26 @@ def main() -> None:
         out = Path(tmp) / "out"
         print("warm-up (fills the reference calibration cache) ...", flush=True)
         graded(notebook, out)
-        times = {"bare": [], "sandboxed": [], "graded": []}
+        times = {"bare": [], "sandboxed": [], "graded": [], "hidden tests": []}
+        by_question: dict[str, list[float]] = {}
         for r in range(args.rounds):
             times["bare"].append(bare(notebook))
             times["sandboxed"].append(sandboxed(notebook, bundle.spec.limits))
-            times["graded"].append(graded(notebook, out))
+            total, tests = graded(notebook, out)
+            times["graded"].append(total)
+            times["hidden tests"].append(sum(tests.values()))
+            for q, sec in tests.items():
+                by_question.setdefault(q, []).append(sec)
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"\nmedians over {args.rounds} rounds: " + ", ".join(f"{k} {v:.1f} s" for k, v in med.items()))
     print(f"sandboxed / bare = {med['sandboxed'] / med['bare']:.2f}x   (the sandbox's own overhead)")
     print(f"graded / bare    = {med['graded'] / med['bare']:.2f}x   (everything: sandbox, public checks, hidden tests, reports)")
+    rest = med["graded"] - med["sandboxed"] - med["hidden tests"]
+    print(f"(graded - hidden tests) / bare = {(med['graded'] - med['hidden tests']) / med['bare']:.2f}x   "
+          f"(the grader's own overhead: {rest:.1f} s for start-up, public checks and reports)")
+    print("hidden tests by question (median s): "
+          + ", ".join(f"{q} {statistics.median(v):.1f}" for q, v in by_question.items()))
 
 
 if __name__ == "__main__":

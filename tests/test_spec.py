@@ -94,3 +94,15 @@ def test_hidden_file_that_fails_to_import(tmp_path):
     (folder / "hidden" / "q1_x.py").write_text("import does_not_exist_anywhere\n")
     with pytest.raises(SpecError, match="q1_x.py.*fails to import: ModuleNotFoundError"):
         load_tests(spec.load(folder))
+
+
+def test_gpu_only_questions_are_not_graded_without_a_gpu(tmp_path):
+    from autograder.judge import Calibration, judge
+
+    folder = write(tmp_path, "assignment: a9\nquestions:\n  q1: {points: 1, gpu_only: true}\n")
+    (folder / "hidden").mkdir()
+    (folder / "hidden" / "q1_x.py").write_text(
+        "from autograder.judge import test_case\n@test_case(points=1)\ndef fast_on_gpu(sub, ctx):\n    raise AssertionError('ran')\n")
+    a = spec.load(folder)
+    results, _ = judge(None, a, load_tests(a), gpu=False, calibration=Calibration(None, "k", None))
+    assert [(r.status, r.message) for r in results] == [("not_graded", "not graded on this machine: no GPU")]
