@@ -55,9 +55,17 @@ def grade(assignment: str, submissions: list[Path], out: Path, student: str | No
         raise ValueError("--student names one submission; more than one was given")
     out.mkdir(parents=True, exist_ok=True)
     results = []
+    seen: dict[str, int] = {}
     with Grader(bundle, calibration_file=out / "calibration.json", isolate=isolate) as grader:
         for f in files:
-            result = grader.grade(f, out, student=student)
+            ident = student or intake.student_id(f)
+            seen[ident] = seen.get(ident, 0) + 1
+            if seen[ident] > 1:  # alice.ipynb and alice.zip: both graded, neither overwritten
+                ident = f"{ident}-{seen[ident]}"
+            try:
+                result = grader.grade(f, out, student=ident)
+            except Exception as e:  # a fault of ours or the machine's: record it, grade the rest
+                result = grader.failed(f, out, ident, e)
             results.append(result)
             if on_result:
                 on_result(result)

@@ -72,7 +72,9 @@ def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
         data = json.loads(text[marker + len("@@dlgrade-public@@"):].splitlines()[0])
     except (ValueError, IndexError):
         return {}
-    return {q: {"passed": bool(v.get("passed")), "text": str(v.get("text", ""))[:3000]}
+    if not isinstance(data, dict):  # the submission's own json, perhaps patched
+        return {}
+    return {q: {"passed": v.get("passed") is True, "text": str(v.get("text", ""))[:3000]}
             for q, v in data.items() if q in questions and isinstance(v, dict)}
 
 
@@ -100,13 +102,20 @@ class Grader:
 
     def _start_reference(self) -> Handle:
         ref_nb = intake.parse_notebook(self.bundle.reference.read_bytes(), str(self.bundle.reference))
-        sandbox = self._exit.enter_context(Sandbox(self.spec.limits, isolate=self.isolate))
-        place_notebook(sandbox, ref_nb, self.spec.notebook)
-        run = NotebookRun(ref_nb, sandbox).run_all()
-        broken = run.failed_cells()
-        if broken:
-            raise SubmissionError(f"the reference solution failed at {broken[0].label}: {broken[0].message}")
-        return Handle(run, self.spec.limits.call_timeout)
+        sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
+        try:
+            place_notebook(sandbox, ref_nb, self.spec.notebook)
+            sandbox.start()
+            run = NotebookRun(ref_nb, sandbox).run_all()
+            broken = run.failed_cells()
+            if broken:
+                raise RuntimeError(f"the reference solution failed at {broken[0].label}: {broken[0].message}")
+            handle = Handle(run, self.spec.limits.call_timeout)
+        except BaseException:
+            sandbox.close()
+            raise
+        self._exit.callback(sandbox.close)
+        return handle
 
     def grade(self, path: Path, out: Path, student: str | None = None) -> GradingResult:
         """Grade one file and write ``out/<student>/``: results.json, feedback.html, executed.ipynb."""
@@ -118,8 +127,14 @@ class Grader:
             result = GradingResult.assemble(self.spec, [], {}, student=student or intake.student_id(Path(path)),
                                             status="rejected", message=str(e), **common)
             return self._write(result, out, None, started)
-        with Sandbox(self.spec.limits, isolate=self.isolate) as sandbox:
+        sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
+        try:
+            # Placed before the kernel starts, so that nothing of the submission's can be in the way.
             place_notebook(sandbox, sub.notebook, self.spec.notebook)
+        except BaseException:
+            sandbox.close()
+            raise
+        with sandbox:
             run = NotebookRun(sub.notebook, sandbox).run_all()
             notebook_seconds = run.seconds
             public = public_checks(run, list(self.spec.questions))
@@ -139,6 +154,15 @@ class Grader:
                 seconds={"notebook": notebook_seconds, "judge": time.perf_counter() - judge_start}, **common,
             )
             return self._write(result, out, run.executed, started)
+
+    def failed(self, path: Path, out: Path, student: str, error: Exception) -> GradingResult:
+        """The result for a submission whose grading broke down (not the submission's score)."""
+        result = GradingResult.assemble(
+            self.spec, [], {}, student=student, status="error", source=str(path), machine=hardware.machine(),
+            fingerprint=hardware.fingerprint(),
+            message=f"grading failed ({type(error).__name__}: {str(error)[:300]}); grade it again",
+        )
+        return self._write(result, out, None, time.perf_counter())
 
     def _write(self, result: GradingResult, out: Path, executed, started: float) -> GradingResult:
         result.seconds["total"] = time.perf_counter() - started

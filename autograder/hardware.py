@@ -32,9 +32,13 @@ def gpu_device_nodes() -> list[str]:
 def gpu_library_dirs() -> list[str]:
     """Driver library folders outside /usr that a GPU kernel needs to see."""
     dirs = []
+    here = os.path.realpath(os.getcwd())
     for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") + ["/usr/local/nvidia", "/usr/local/cuda"]:
-        d = os.path.realpath(d) if d else ""
-        if d and os.path.isdir(d) and not d.startswith(("/usr/lib", "/usr/bin", "/tmp", "/etc")) and d not in dirs:
+        if not os.path.isabs(d):
+            continue  # "." or "" would bind the grader's own folder into the sandbox
+        d = os.path.realpath(d)
+        if (os.path.isdir(d) and d != "/" and not d.startswith(("/usr/lib", "/usr/bin", "/tmp", "/etc", "/root", "/home"))
+                and not (here + "/").startswith(d.rstrip("/") + "/") and d not in dirs):
             dirs.append(d)
     return dirs
 

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import statistics
 import sys
 import time
@@ -35,7 +36,10 @@ from autograder.spec import Assignment, Question, SpecError
 
 AGENT_SOURCE = (Path(__file__).parent / "kernel_agent.py").read_text()
 MAX_RESPONSE_BYTES = 8 * 2**20
-MAX_ARRAY_BYTES = 256 * 2**20
+MAX_ARRAY_BYTES = 256 * 2**20  # all the arrays of one answer together
+MAX_ITEMS = 10_000
+REQUEST_ALLOWANCE = 0.05  # seconds a request may cost beyond the calls themselves
+OUT_DIR = ".dlgrade-out"
 
 
 # -- authoring API ------------------------------------------------------------
@@ -98,15 +102,16 @@ class Remote:
 @dataclasses.dataclass
 class Timing:
     inner: list[float]  # as the kernel measured each call
-    outer: float  # as the grader measured the whole batch of calls, less request overhead
+    outer: float  # as the grader measured the whole batch of calls, request included
     trusted_inner: bool  # False when the kernel's clock disagrees with ours (e.g. a patched perf_counter)
     value: Any = None  # what the last call returned
+    calls: int = 1
 
     @property
     def per_call(self) -> float:
         if self.trusted_inner and self.inner:
             return statistics.median(self.inner)
-        return self.outer / max(len(self.inner), 1)
+        return self.outer / max(self.calls, 1)
 
 
 # -- the handle -----------------------------------------------------------------
@@ -122,7 +127,6 @@ class Handle:
         # submission whose every function hangs cannot hold the grader for hours.
         self.deadline = time.monotonic() + budget if budget else None
         self._count = 0
-        self._overhead: float | None = None
         self.memo: dict[str, Any] = {}  # results that several tests of one submission share
         self._inject()
 
@@ -131,7 +135,7 @@ class Handle:
         return self.run.sandbox.workdir
 
     def _inject(self) -> None:
-        if not self.run.sandbox.alive and not self.run.revive():
+        if not self.run.sandbox.alive and not self.run.revive(self.deadline):
             raise SubmissionError("the kernel died and could not be restarted", "died")
         result = self.run.sandbox.run(AGENT_SOURCE, timeout=60)
         if not result.ok:
@@ -146,29 +150,32 @@ class Handle:
 
     def _request(self, req: dict, arrays_in: dict[str, np.ndarray], timeout: float | None) -> tuple[dict, float]:
         sandbox = self.run.sandbox
-        if not sandbox.alive:
-            if not self.run.revive():
-                raise SubmissionError("the kernel died and could not be restarted", "died")
-            self._inject()
-        self._count += 1
-        folder = self.workdir / ".dlgrade" / str(self._count)
-        folder.mkdir(parents=True)
-        for p in (folder.parent, folder):
-            if sandbox.uid != os.geteuid():
-                os.chown(p, sandbox.uid, sandbox.uid)
-        for name, arr in arrays_in.items():
-            np.save(folder / name, arr, allow_pickle=False)
-        (folder / "request.json").write_text(json.dumps(req))
         timeout = self.call_timeout if timeout is None else timeout
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
-                shutil.rmtree(folder, ignore_errors=True)
                 raise SubmissionError("not run: the time limit for grading this submission was reached", "budget")
             timeout = min(timeout, left)
+        if not sandbox.alive:
+            if not self.run.revive(self.deadline):
+                raise SubmissionError("the kernel died and could not be restarted", "died")
+            self._inject()
+        self._count += 1
+        # The request goes where only the grader can write (read-only inside);
+        # the answer comes back through the kernel's own folder, read without
+        # following links.
+        request = sandbox.inbox / str(self._count)
+        request.mkdir()
+        for name, arr in arrays_in.items():
+            np.save(request / name, arr, allow_pickle=False)
+        (request / "request.json").write_text(json.dumps(req))
+        prefix = f"{self._count}-"
+        code = f"__dlgrade__.serve({str(request)!r}, {str(self.workdir / OUT_DIR)!r}, {prefix!r})"
         start = time.perf_counter()
-        result = sandbox.run(f"__dlgrade__.serve({str(folder)!r})", timeout=timeout)
+        result = sandbox.run(code, timeout=timeout)
         elapsed = time.perf_counter() - start
+        shutil.rmtree(request, ignore_errors=True)
+        reader = _Reader(self.workdir, OUT_DIR, prefix)
         try:
             if result.status == "timeout":
                 raise CallTimeout(f"did not finish within {timeout:.0f} s", "timeout")
@@ -179,38 +186,45 @@ class Handle:
                     self._inject()
                     return self._request(req, arrays_in, timeout)
                 raise SubmissionError(f"the call failed: {result.error_line()}", "error")
-            response = json.loads(_read_safely(folder / "response.json", MAX_RESPONSE_BYTES))
+            response = json.loads(reader.read("response.json", MAX_RESPONSE_BYTES))
+            if not isinstance(response, dict):
+                raise SubmissionError("the kernel sent back something unreadable", "protocol")
             if not response.get("ok"):
-                err = response.get("error", {})
-                kind = str(err.get("type", "Error"))
+                err = response.get("error") if isinstance(response.get("error"), dict) else {}
+                kind = str(err.get("type", "Error"))[:100]
                 raise SubmissionError(f"{kind}: {str(err.get('message', ''))[:500]}", kind)
-            response["value"] = self._decode(response.get("value"), folder)
+            response["value"] = self._decode(response.get("value"), reader)
             return response, elapsed
+        except (ValueError, TypeError, KeyError) as e:  # malformed JSON or encodings from the kernel
+            raise SubmissionError(f"the kernel sent back something unreadable ({type(e).__name__})", "protocol") from None
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            reader.close()
 
-    def _decode(self, enc: Any, folder: Path) -> Any:
-        if not isinstance(enc, dict) or "t" not in enc:
+    def _decode(self, enc: Any, reader: "_Reader", depth: int = 0) -> Any:
+        if not isinstance(enc, dict) or "t" not in enc or depth > 8:
             raise SubmissionError("the kernel sent back something unreadable", "protocol")
         kind = enc["t"]
         if kind == "json":
             return enc.get("v")
         if kind == "array":
             name = str(enc.get("file", ""))
-            if "/" in name or not name.endswith(".npy"):
+            if "/" in name or not name.startswith(reader.prefix) or not name.endswith(".npy"):
                 raise SubmissionError("the kernel sent back a bad file name", "protocol")
-            data = _read_safely(folder / name, MAX_ARRAY_BYTES)
+            data = reader.read(name[len(reader.prefix):], MAX_ARRAY_BYTES)
             try:
                 return np.load(io.BytesIO(data), allow_pickle=False)
             except ValueError as e:
                 raise SubmissionError(f"the result is not a plain numeric array ({e})", "protocol") from None
-        if kind == "list":
-            return [self._decode(e, folder) for e in enc.get("items", [])]
-        if kind == "dict":
-            return {str(k): self._decode(v, folder) for k, v in enc.get("items", {}).items()}
+        if kind in ("list", "dict"):
+            items = enc.get("items")
+            if kind == "list" and isinstance(items, list) and len(items) <= MAX_ITEMS:
+                return [self._decode(e, reader, depth + 1) for e in items]
+            if kind == "dict" and isinstance(items, dict) and len(items) <= MAX_ITEMS:
+                return {str(k): self._decode(v, reader, depth + 1) for k, v in items.items()}
+            raise SubmissionError("the kernel sent back something unreadable", "protocol")
         if kind == "ref":
             return Remote(int(enc["id"]), str(enc.get("type", "?"))[:200])
-        raise SubmissionError(f"the kernel sent back an unknown kind {kind!r}", "protocol")
+        raise SubmissionError(f"the kernel sent back an unknown kind {str(kind)[:50]!r}", "protocol")
 
     def _encode(self, value: Any, arrays: dict[str, np.ndarray]) -> dict:
         if isinstance(value, Remote):
@@ -276,24 +290,14 @@ class Handle:
         """Time ``n`` calls after ``warmup`` untimed ones, in the kernel and from outside."""
         if warmup:
             self._call_request("call", target, args, kwargs, repeat=warmup, force=force, timeout=timeout)
-        overhead = self.request_overhead()
         response, elapsed = self._call_request("call", target, args, kwargs, repeat=n, force=force, timeout=timeout)
-        inner = [float(s) for s in response.get("seconds", [])][:n]
-        outer = max(elapsed - overhead, 0.0)
+        inner = [float(s) for s in response.get("seconds", []) if isinstance(s, (int, float))][:n]
         # A kernel whose clock says far less time passed than ours saw is lying
-        # (e.g. a patched time.perf_counter); then only our clock counts.
-        trusted = len(inner) == n and all(s >= 0 for s in inner) and sum(inner) >= 0.5 * outer - 0.005
-        return Timing(inner=inner, outer=outer, trusted_inner=trusted, value=response["value"])
-
-    def request_overhead(self) -> float:
-        if self._overhead is None:
-            samples = []
-            for _ in range(3):
-                start = time.perf_counter()
-                self._request({"op": "free", "refs": []}, {}, 30)
-                samples.append(time.perf_counter() - start)
-            self._overhead = min(samples)
-        return self._overhead
+        # (e.g. a patched time.perf_counter); then only our clock counts. The
+        # allowance for the request's own cost is fixed here, not measured in
+        # the kernel, where it could be inflated.
+        trusted = len(inner) == n and all(0 <= s for s in inner) and sum(inner) >= 0.5 * elapsed - REQUEST_ALLOWANCE
+        return Timing(inner=inner, outer=elapsed, trusted_inner=trusted, value=response["value"], calls=n)
 
     def predict(self, model: Remote, x: np.ndarray, **kwargs) -> np.ndarray:
         kwargs.setdefault("verbose", 0)
@@ -327,50 +331,112 @@ class Handle:
 
     def files(self, folder: str = ".") -> list[str]:
         """Regular files the submission wrote under ``folder`` (relative), never following links."""
-        root = self._inside(folder)
+        try:
+            fd = _open_dir(self.workdir, folder)
+        except SubmissionError as e:
+            if e.kind == "missing":
+                return []
+            raise
         found = []
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".dlgrade") and not d.startswith(".ipc")]
-            for f in filenames:
-                p = Path(dirpath) / f
-                if p.is_file() and not p.is_symlink():
-                    found.append(str(p.relative_to(self.workdir)))
+        try:
+            for dirpath, dirnames, filenames, dir_fd in os.fwalk(".", dir_fd=fd, follow_symlinks=False):
+                dirnames[:] = [d for d in dirnames if d != OUT_DIR]
+                for f in filenames:
+                    try:
+                        st = os.stat(f, dir_fd=dir_fd, follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        found.append(os.path.normpath(os.path.join(folder, dirpath, f)))
+                if len(found) > MAX_ITEMS:
+                    break
+        finally:
+            os.close(fd)
         return sorted(found)
 
     def file(self, path: str, max_bytes: int = 64 * 2**20) -> bytes:
         """The bytes of a file the submission wrote (relative to its folder); links are refused."""
-        return _read_safely(self._inside(path), max_bytes)
-
-    def _inside(self, rel: str) -> Path:
-        """``rel`` under the submission's folder, through no link at any step."""
-        norm = os.path.normpath(rel)
-        if os.path.isabs(rel) or norm == ".." or norm.startswith("../"):
-            raise SubmissionError(f"{rel!r} is outside the submission's folder", "path")
-        path = self.workdir
-        for part in Path(norm).parts:
-            path = path / part
-            if path.is_symlink():
-                raise SubmissionError(f"{rel!r} cannot be read: {path.relative_to(self.workdir)} is a link", "path")
-        return path
+        parent, _, name = os.path.normpath(path).rpartition("/")
+        fd = _open_dir(self.workdir, parent or ".")
+        try:
+            return _read_at(fd, name, max_bytes, path)
+        finally:
+            os.close(fd)
 
 
-def _read_safely(path: Path, max_bytes: int) -> bytes:
-    """Read a file the sandbox wrote: no symlinks, no devices, bounded size."""
+def _open_dir(workdir: Path, rel: str) -> int:
+    """A descriptor of the folder ``rel`` under ``workdir``, reached through no link at any step."""
+    norm = os.path.normpath(rel)
+    if os.path.isabs(rel) or norm == ".." or norm.startswith("../"):
+        raise SubmissionError(f"{rel!r} is outside the submission's folder", "path")
+    fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    for part in [p for p in norm.split("/") if p not in ("", ".")]:
+        try:
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+        except FileNotFoundError:
+            os.close(fd)
+            raise SubmissionError(f"{rel!r} was not written", "missing") from None
+        except OSError:
+            os.close(fd)
+            raise SubmissionError(f"{rel!r} cannot be read: {part} is a link or not a folder", "path") from None
+        os.close(fd)
+        fd = nxt
+    return fd
+
+
+def _read_at(dir_fd: int, name: str, max_bytes: int, label: str) -> bytes:
+    """Read a regular file in an open folder: no links, no devices, bounded size."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except FileNotFoundError:
-        raise SubmissionError(f"{path.name} was not written", "missing") from None
+        raise SubmissionError(f"{label} was not written", "missing") from None
     except OSError as e:
-        raise SubmissionError(f"{path.name} cannot be read ({e.strerror}; a link?)", "path") from None
+        raise SubmissionError(f"{label} cannot be read ({e.strerror}; a link?)", "path") from None
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
-        import stat as _stat
-
-        if not _stat.S_ISREG(st.st_mode):
-            raise SubmissionError(f"{path.name} is not a regular file", "path")
+        if not stat.S_ISREG(st.st_mode):
+            raise SubmissionError(f"{label} is not a regular file", "path")
         if st.st_size > max_bytes:
-            raise SubmissionError(f"{path.name} is {st.st_size} bytes; the limit is {max_bytes}", "size")
+            raise SubmissionError(f"{label} is {st.st_size} bytes; the limit is {max_bytes}", "size")
         return f.read(max_bytes + 1)[:max_bytes]
+
+
+class _Reader:
+    """Reads one answer's files from the kernel's out folder, within one byte budget, then removes them."""
+
+    def __init__(self, workdir: Path, out_dir: str, prefix: str):
+        self.prefix = prefix
+        self.budget = MAX_ARRAY_BYTES
+        self.names: list[str] = []
+        try:
+            self.fd = _open_dir(workdir, out_dir)
+        except SubmissionError:
+            self.fd = None
+
+    def read(self, name: str, max_bytes: int) -> bytes:
+        if self.fd is None:
+            raise SubmissionError("the answer was not written", "missing")
+        full = self.prefix + name
+        if full in self.names:
+            raise SubmissionError("the kernel sent the same file twice", "protocol")
+        self.names.append(full)
+        data = _read_at(self.fd, full, min(max_bytes, self.budget), name)
+        self.budget -= len(data)
+        return data
+
+    def close(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            for name in os.listdir(self.fd):
+                if name.startswith(self.prefix):
+                    try:
+                        os.unlink(name, dir_fd=self.fd)  # removes a link itself, never its target
+                    except OSError:
+                        pass
+        finally:
+            os.close(self.fd)
+            self.fd = None
 
 
 # -- running hidden tests -------------------------------------------------------
@@ -420,7 +486,8 @@ class Context:
         self.notes.append(text)
 
     def plot(self, title: str, series: dict[str, list[float]], xlabel: str = "epoch", ylabel: str = "") -> None:
-        clean = {str(k)[:50]: [float(v) for v in np.asarray(vals, dtype=float).ravel()[:10000]]
+        # NaN and inf (a diverged training) become gaps: results.json must stay strict JSON.
+        clean = {str(k)[:50]: [float(v) if np.isfinite(v) else None for v in np.asarray(vals, dtype=float).ravel()[:10000]]
                  for k, vals in list(series.items())[:8]}
         self._plots.append(Plot(self.question.name, title, clean, xlabel, ylabel))
 
@@ -432,6 +499,17 @@ class Context:
         """A figure measured on the reference solution on this machine, once per batch (cached)."""
         return self.calibration.get(key, measure)
 
+    def time_here(self, fn: Callable, *args, n: int = 5, warmup: int = 1) -> float:
+        """Median seconds of ``fn(*args)`` run in the grader itself: a baseline the submission cannot touch."""
+        for _ in range(warmup):
+            fn(*args)
+        samples = []
+        for _ in range(n):
+            start = time.perf_counter()
+            fn(*args)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
 
 class Calibration:
     """Reference figures (e.g. the reference solution's training time) per machine and bundle."""
@@ -441,6 +519,8 @@ class Calibration:
         self.key = key
         self._start_reference = start_reference
         self._handle: Handle | None = None
+        self._failure: str | None = None
+        self.spent = 0.0  # seconds spent measuring the reference, which no submission's budget pays for
         self.values: dict[str, float] = {}
         if store and store.exists():
             try:
@@ -452,9 +532,18 @@ class Calibration:
         if name not in self.values:
             if self._start_reference is None:
                 raise NotGraded("no reference solution is available to calibrate against")
-            if self._handle is None:
-                self._handle = self._start_reference()
-            self.values[name] = float(measure(self._handle))
+            if self._failure:
+                raise NotGraded(self._failure)
+            started = time.monotonic()
+            try:
+                if self._handle is None:
+                    self._handle = self._start_reference()
+                self.values[name] = float(measure(self._handle))
+            except Exception as e:  # the reference's fault, never the student's
+                self._failure = f"the reference solution could not be measured here: {_first_line(str(e))}"
+                raise NotGraded(self._failure) from None
+            finally:
+                self.spent += time.monotonic() - started
             self._save()
         return self.values[name]
 
@@ -515,6 +604,7 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
             result = TestResult(qname, case.name, 0.0, case.points, "failed", case.hidden, hint=case.hint,
                                 source=inspect.getsource(case.fn) if spec.show_hidden_tests else "")
             start = time.perf_counter()
+            spent_before = calibration.spent
             if question.gpu_only and not gpu:
                 result.status, result.message = "not_graded", "not graded on this machine: no GPU"
             elif handle is None:
@@ -534,6 +624,8 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
                 except Exception as e:  # a bug in the submission's result, or in the test
                     result.message = f"{type(e).__name__}: {_first_line(str(e))}"
             result.seconds = time.perf_counter() - start
+            if handle is not None and handle.deadline is not None:
+                handle.deadline += calibration.spent - spent_before  # calibrating is not the student's time
             result.notes.extend(ctx.notes)
             results.append(result)
     return results, plots

@@ -71,12 +71,6 @@ def _mlp(input_shape, num_classes, seed=0, hidden=16):
     return model
 
 
-def _numpy_matmul(a, b):
-    import numpy as np
-
-    return np.matmul(a, b)
-
-
 def _perturb(model, scale=0.5, seed=1):
     import numpy as np
 
@@ -84,7 +78,7 @@ def _perturb(model, scale=0.5, seed=1):
     model.set_weights([w + scale * rng.standard_normal(w.shape).astype(w.dtype) for w in model.get_weights()])
 
 
-_PROBES = {"sleeper": _Sleeper, "mlp": _mlp, "numpy_matmul": lambda: _numpy_matmul, "perturb": lambda: _perturb}
+_PROBES = {"sleeper": _Sleeper, "mlp": _mlp, "perturb": lambda: _perturb}
 
 
 class _Agent:
@@ -115,7 +109,8 @@ class _Agent:
             return {k: self._decode(v, folder) for k, v in enc["items"].items()}
         raise ValueError(f"unknown argument encoding {t!r}")
 
-    def _encode(self, value, folder, counter, depth=0):
+    def _encode(self, value, out, counter, depth=0):
+        """``out`` is (folder, prefix): arrays are written there as prefix + "outN.npy"."""
         import numpy as np
 
         if value is None or isinstance(value, (bool, int, float, str)):
@@ -127,13 +122,13 @@ class _Agent:
             value = np.asarray(value.numpy())
         if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
             counter[0] += 1
-            name = f"out{counter[0]}.npy"
-            np.save(_os.path.join(folder, name), value, allow_pickle=False)
+            name = f"{out[1]}out{counter[0]}.npy"
+            np.save(_os.path.join(out[0], name), value, allow_pickle=False)
             return {"t": "array", "file": name}
         if depth < 4 and isinstance(value, (list, tuple)) and len(value) <= self.MAX_ITEMS:
-            return {"t": "list", "items": [self._encode(v, folder, counter, depth + 1) for v in value]}
+            return {"t": "list", "items": [self._encode(v, out, counter, depth + 1) for v in value]}
         if depth < 4 and isinstance(value, dict) and len(value) <= self.MAX_ITEMS and all(isinstance(k, str) for k in value):
-            return {"t": "dict", "items": {k: self._encode(v, folder, counter, depth + 1) for k, v in value.items()}}
+            return {"t": "dict", "items": {k: self._encode(v, out, counter, depth + 1) for k, v in value.items()}}
         ref = self.next_ref
         self.next_ref += 1
         self.refs[ref] = value
@@ -219,23 +214,24 @@ class _Agent:
             self.refs.pop(ref, None)
         return None, []
 
-    def serve(self, folder):
-        folder = _os.path.abspath(folder)
-        with open(_os.path.join(folder, "request.json")) as f:
+    def serve(self, request_folder, out_folder, prefix):
+        """Answer the request in ``request_folder`` (the grader's, read-only here) into ``out_folder``."""
+        with open(_os.path.join(request_folder, "request.json")) as f:
             req = _json.load(f)
+        _os.makedirs(out_folder, exist_ok=True)
         started = self.clock()
         try:
-            value, seconds = getattr(self, "op_" + req["op"])(req, folder)
-            response = {"ok": True, "value": self._encode(value, folder, [0]), "seconds": seconds}
+            value, seconds = getattr(self, "op_" + req["op"])(req, request_folder)
+            response = {"ok": True, "value": self._encode(value, (out_folder, prefix), [0]), "seconds": seconds}
         except BaseException as e:  # the submission's own errors, reported to the judge
             tb = _traceback.format_exception(type(e), e, e.__traceback__)
             response = {"ok": False, "error": {"type": type(e).__name__, "message": str(e)[:2000],
                                                "traceback": "".join(tb)[-4000:]}}
         response["agent_seconds"] = self.clock() - started
-        tmp = _os.path.join(folder, "response.json.tmp")
+        tmp = _os.path.join(out_folder, prefix + "response.json.tmp")
         with open(tmp, "w") as f:
             _json.dump(response, f)
-        _os.replace(tmp, _os.path.join(folder, "response.json"))
+        _os.replace(tmp, _os.path.join(out_folder, prefix + "response.json"))
 
 
 __dlgrade__ = _Agent(globals())

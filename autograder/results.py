@@ -50,7 +50,7 @@ class GradingResult:
     assignment: str
     student: str
     source: str
-    status: str  # graded | rejected
+    status: str  # graded | rejected (the file is not a gradable notebook) | error (grading broke down)
     message: str = ""
     questions: list[QuestionResult] = dataclasses.field(default_factory=list)
     cells: list[CellResult] = dataclasses.field(default_factory=list)

@@ -15,10 +15,11 @@ and talk to it with a plain BlockingKernelClient.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import functools
-import itertools
 import os
 import queue
+import secrets
 import shutil
 import signal
 import subprocess
@@ -37,14 +38,9 @@ from autograder.spec import Limits
 
 #: The kernel runs as an unprivileged uid from this range when the grader is
 #: root: RLIMIT_NPROC only bites for non-root users, and it counts every
-#: process of that uid on the machine, so each sandbox gets a uid of its own
-#: (no passwd entry needed).
+#: process of that uid on the machine, so each sandbox claims a uid of its own
+#: (a lock file per uid; no passwd entry needed).
 UID_BASE, UID_RANGE = 200_000, 100_000
-_uid_counter = itertools.count()
-
-
-def _sandbox_uid() -> int:
-    return UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % UID_RANGE
 
 
 class SandboxError(RuntimeError):
@@ -77,26 +73,41 @@ class CodeRun:
 
 @functools.lru_cache(maxsize=1)
 def bubblewrap_status() -> tuple[bool, str]:
-    """Whether bubblewrap can make a sandbox here, and why not if it cannot."""
+    """Whether bubblewrap can make a sandbox here, and why not if it cannot.
+
+    The probe uses the same namespaces and mounts as a real kernel, so a
+    machine where, say, mounting /proc is refused is found out here, and
+    grading falls back (loudly) instead of failing at every kernel start.
+    """
     bwrap = shutil.which("bwrap")
     if not bwrap:
         return False, "bubblewrap (bwrap) is not installed; on Debian/Ubuntu: apt-get install bubblewrap"
     if sys.platform != "linux":
         return False, "bubblewrap needs Linux"
-    probe = subprocess.run(
-        [bwrap, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", *_user_ns_args(), "true"],
-        capture_output=True,
-        text=True,
-    )
+    probe = subprocess.run([bwrap, *_namespace_args(), *_system_binds(), "--", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         return False, f"bwrap cannot create namespaces here: {probe.stderr.strip()[:300]}"
     return True, "bubblewrap"
 
 
-def _user_ns_args() -> list[str]:
-    # As root, bwrap needs no user namespace and we drop to an unprivileged uid with setpriv;
-    # an ordinary user needs one to get the other namespaces at all.
-    return [] if os.geteuid() == 0 else ["--unshare-user"]
+def _namespace_args() -> list[str]:
+    # As root, bwrap needs no user namespace and we drop to an unprivileged uid
+    # with setpriv; an ordinary user needs one to get the other namespaces at all.
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", *user,
+            "--die-with-parent", "--new-session"]
+
+
+def _system_binds() -> list[str]:
+    """The system, read-only (top-level symlinks of a merged /usr recreated), /proc, /dev, a private /tmp."""
+    args: list[str] = []
+    for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "etc"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    return args + ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
 
 
 def _python_roots() -> list[Path]:
@@ -112,24 +123,65 @@ def _python_roots() -> list[Path]:
     return sorted(roots)
 
 
-def _chown_tree(root: Path, uid: int) -> None:
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
-            try:
-                os.lchown(name, uid, uid)
-            except OSError:
-                pass
+def _claim_uid() -> tuple[int, int]:
+    """An unprivileged uid no other sandbox on this machine holds, and the lock that holds it."""
+    locks = Path(tempfile.gettempdir()) / ".dlgrade-uids"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    for _ in range(1000):
+        uid = UID_BASE + secrets.randbelow(UID_RANGE)
+        fd = os.open(locks / str(uid), os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        if not _processes_of(uid):
+            return uid, fd
+        os.close(fd)
+    raise SandboxError("no free uid for a sandbox")
+
+
+def _processes_of(uid: int) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["uids"]):
+        try:
+            if p.info["uids"] and p.info["uids"].real == uid:
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a tree the submission wrote: never following links, however deep it is."""
+    try:
+        shutil.rmtree(path)  # fd-based on Linux: links inside are removed, not followed
+    except FileNotFoundError:
+        pass
+    except (OSError, RecursionError):
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True)
 
 
 class Sandbox:
     """One kernel, sandboxed. Use as a context manager; ``run`` executes code.
 
     ``isolate=None`` uses bubblewrap when it works here and otherwise runs the
-    kernel unsandboxed with a loud warning; ``self.isolation`` records which.
+    kernel unsandboxed with a loud warning; ``self.isolated`` records which.
+
+    On the host a sandbox is one root-owned folder::
+
+        /tmp/dlg-XXXX/        root's, 0755
+            work/             the kernel's HOME and working folder, writable by it only
+            in/               requests from the judge: root's, read-only inside
+            ipc-N/            the connection file and sockets of the N-th kernel
+            kernel.log
+
+    The grader never writes, chowns or follows a link inside ``work/`` or an
+    ``ipc-N/`` a kernel has used; it reads ``work/`` only through descriptors
+    opened without following links (see judge.py).
     """
 
-    def __init__(self, limits: Limits = Limits(), isolate: bool | None = None, gpu: bool | None = None,
-                 workdir: Path | None = None):
+    def __init__(self, limits: Limits = Limits(), isolate: bool | None = None, gpu: bool | None = None):
         self.limits = limits
         usable, why = bubblewrap_status()
         if isolate and not usable:
@@ -140,20 +192,33 @@ class Sandbox:
         else:
             self.isolation_note = why if not usable else "turned off on request (--no-sandbox)"
         self.gpu = hardware.gpu_device_nodes() != [] if gpu is None else gpu
-        self._owns_workdir = workdir is None
         # Short paths: IPC socket names must fit in 107 bytes.
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dlg-", dir="/tmp"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.uid = _sandbox_uid() if (self.isolated and os.geteuid() == 0) else os.geteuid()
+        self.root = Path(tempfile.mkdtemp(prefix="dlg-", dir="/tmp"))
+        os.chmod(self.root, 0o755)
+        self.workdir = self.root / "work"
+        self.inbox = self.root / "in"
+        self.workdir.mkdir()
+        self.inbox.mkdir()
+        self._uid_lock = None
+        if self.isolated and os.geteuid() == 0:
+            self.uid, self._uid_lock = _claim_uid()
+            os.chown(self.workdir, self.uid, self.uid)
+        else:
+            self.uid = os.geteuid()
         self.proc: subprocess.Popen | None = None
         self.client: BlockingKernelClient | None = None
         self.restarts = 0
-        self._log = None
+        self._starts = 0
+        self._log = open(self.root / "kernel.log", "ab")
 
     # -- life cycle ---------------------------------------------------------
 
     def __enter__(self) -> "Sandbox":
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -167,23 +232,18 @@ class Sandbox:
                 RuntimeWarning,
                 stacklevel=2,
             )
-        if self.uid != os.geteuid():
-            # A fresh uid for every kernel: processes of a killed one (a fork
-            # bomb's children, say) may still count against its RLIMIT_NPROC.
-            self.uid = _sandbox_uid()
-            _chown_tree(self.workdir, self.uid)
-        ipc = self.workdir / ".ipc"
-        ipc.mkdir(mode=0o700, exist_ok=True)
+        # A new folder for every kernel's sockets: the old one was the old kernel's to tamper with.
+        self._starts += 1
+        ipc = self.root / f"ipc-{self._starts}"
+        ipc.mkdir(mode=0o700)
         if self.uid != os.geteuid():
             os.chown(ipc, self.uid, self.uid)
         conn_file = ipc / "kernel.json"
         write_connection_file(str(conn_file), transport="ipc", ip=str(ipc / "k"))
         if self.uid != os.geteuid():
             os.chown(conn_file, self.uid, self.uid)
-        argv = self._command(conn_file)
-        self._log = open(self.workdir.parent / f"{self.workdir.name}.kernel.log", "wb")
         self.proc = subprocess.Popen(
-            argv,
+            self._command(conn_file, ipc),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -216,7 +276,7 @@ class Sandbox:
 
     def log_tail(self, n: int = 1500) -> str:
         try:
-            data = (self.workdir.parent / f"{self.workdir.name}.kernel.log").read_bytes()
+            data = (self.root / "kernel.log").read_bytes()
         except OSError:
             return ""
         return data[-n:].decode("utf-8", "replace").strip()
@@ -224,6 +284,19 @@ class Sandbox:
     def restart(self) -> None:
         """A fresh kernel in the same folder (the old one's state is gone)."""
         self._stop_kernel()
+        if self.uid != os.geteuid():
+            # Processes of the old kernel (a fork bomb's children, say) count
+            # against the uid's RLIMIT_NPROC until they are gone.
+            for _ in range(50):
+                left = _processes_of(self.uid)
+                if not left:
+                    break
+                for p in left:
+                    try:
+                        p.kill()
+                    except psutil.Error:
+                        pass
+                time.sleep(0.1)
         self.restarts += 1
         self.start()
 
@@ -232,12 +305,10 @@ class Sandbox:
         if self._log:
             self._log.close()
             self._log = None
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            try:
-                os.unlink(self.workdir.parent / f"{self.workdir.name}.kernel.log")
-            except OSError:
-                pass
+        _remove_tree(self.root)
+        if self._uid_lock is not None:
+            os.close(self._uid_lock)
+            self._uid_lock = None
 
     def _stop_kernel(self) -> None:
         if self.client is not None:
@@ -295,15 +366,11 @@ class Sandbox:
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
             "TF_FORCE_GPU_ALLOW_GROWTH": "true",
             "TF_CPP_MIN_LOG_LEVEL": "2",
-            "TMPDIR": str(self.workdir / ".tmp"),
         }
         if self.gpu and os.environ.get("LD_LIBRARY_PATH"):
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
         if not self.gpu:
             env["CUDA_VISIBLE_DEVICES"] = ""
-        (self.workdir / ".tmp").mkdir(exist_ok=True)
-        if self.uid != os.geteuid():
-            os.chown(self.workdir / ".tmp", self.uid, self.uid)
         return env
 
     def _limits_prefix(self) -> list[str]:
@@ -321,26 +388,13 @@ class Sandbox:
         return [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn_file),
                 "--HistoryManager.enabled=False"]
 
-    def _command(self, conn_file: Path) -> list[str]:
+    def _command(self, conn_file: Path, ipc: Path) -> list[str]:
         if not self.isolated:
             return [*self._limits_prefix(), *self._kernel_argv(conn_file)]
-        args = [
-            shutil.which("bwrap") or "bwrap",
-            "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-            *_user_ns_args(),
-            "--die-with-parent", "--new-session", "--clearenv",
-            "--hostname", "sandbox",
-        ]
+        args = [shutil.which("bwrap") or "bwrap", *_namespace_args(), "--clearenv", "--hostname", "sandbox"]
         for key, value in self._env().items():
             args += ["--setenv", key, value]
-        # The system, read-only; top-level symlinks (merged /usr) recreated.
-        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "etc", "opt/conda"):
-            path = Path("/") / top
-            if path.is_symlink():
-                args += ["--symlink", os.readlink(path), str(path)]
-            elif path.exists():
-                args += ["--ro-bind", str(path), str(path)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        args += _system_binds()
         made: set[Path] = {Path("/"), Path("/tmp")}
         for root in _python_roots():
             args += self._mkdirs(root.parent, made) + ["--ro-bind", str(root), str(root)]
@@ -350,8 +404,9 @@ class Sandbox:
             args += ["--ro-bind", "/sys", "/sys"]
             for lib in hardware.gpu_library_dirs():
                 args += self._mkdirs(Path(lib).parent, made) + ["--ro-bind", lib, lib]
-        args += self._mkdirs(self.workdir.parent, made)
-        args += ["--bind", str(self.workdir), str(self.workdir), "--chdir", str(self.workdir)]
+        args += self._mkdirs(self.root, made)
+        args += ["--bind", str(self.workdir), str(self.workdir), "--ro-bind", str(self.inbox), str(self.inbox),
+                 "--bind", str(ipc), str(ipc), "--chdir", str(self.workdir)]
         args += ["--", *self._limits_prefix()]
         if self.uid != os.geteuid():
             args += ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--"]
@@ -419,11 +474,19 @@ class Sandbox:
 
 
 class _OutputCollector:
-    """Turns iopub messages into nbformat outputs, keeping at most ``limit`` characters."""
+    """Turns iopub messages into nbformat outputs, keeping at most ``limit`` characters of text.
+
+    The kernel holds the connection's signing key, so a submission can send
+    any message it likes: every field is checked for its type here.
+    """
+
+    IMAGE_BUDGET = 8_000_000  # characters of base64 images per run, on top of the text limit
+    MAX_OUTPUTS = 1000
 
     def __init__(self, limit: int):
         self.limit = limit
         self.used = 0
+        self.image_used = 0
         self.outputs: list[dict] = []
         self.error: dict | None = None
         self.truncated = False
@@ -437,37 +500,50 @@ class _OutputCollector:
         return text
 
     def add(self, msg: dict) -> None:
-        kind, content = msg["msg_type"], msg["content"]
+        kind = msg.get("msg_type") if isinstance(msg, dict) else None
+        content = msg.get("content") if isinstance(msg, dict) else None
+        if not isinstance(content, dict) or len(self.outputs) >= self.MAX_OUTPUTS:
+            self.truncated = self.truncated or isinstance(content, dict)
+            return
         if kind == "stream":
-            text = self._take(content.get("text", ""))
+            name = content.get("name") if content.get("name") in ("stdout", "stderr") else "stdout"
+            text = content.get("text")
+            text = self._take(text if isinstance(text, str) else "")
             if not text:
                 return
             last = self.outputs[-1] if self.outputs else None
-            if last and last["output_type"] == "stream" and last["name"] == content["name"]:
+            if last and last["output_type"] == "stream" and last["name"] == name:
                 last["text"] += text
             else:
-                self.outputs.append({"output_type": "stream", "name": content["name"], "text": text})
+                self.outputs.append({"output_type": "stream", "name": name, "text": text})
         elif kind in ("display_data", "execute_result"):
             data = {}
-            for mime, value in content.get("data", {}).items():
-                value = value if isinstance(value, str) else str(value)
-                if len(value) + self.used > self.limit and mime != "image/png":
+            raw = content.get("data")
+            for mime, value in (raw.items() if isinstance(raw, dict) else []):
+                if not isinstance(mime, str) or not isinstance(value, str):
+                    continue  # only text and base64 cross; anything else is dropped, not repr'd
+                if mime.startswith("image/"):
+                    if self.image_used + len(value) > self.IMAGE_BUDGET:
+                        self.truncated = True
+                        continue
+                    self.image_used += len(value)
+                elif len(value) + self.used > self.limit:
                     self.truncated = True
                     continue
-                if mime == "image/png" and len(value) > 2_000_000:
-                    self.truncated = True
-                    continue
-                self.used += len(value) if mime != "image/png" else 0
-                data[mime] = value
+                else:
+                    self.used += len(value)
+                data[mime[:100]] = value
             out = {"output_type": kind, "data": data, "metadata": {}}
             if kind == "execute_result":
-                out["execution_count"] = content.get("execution_count")
+                count = content.get("execution_count")
+                out["execution_count"] = count if isinstance(count, int) else None
             self.outputs.append(out)
         elif kind == "error":
+            traceback = content.get("traceback")
             self.error = {
                 "ename": str(content.get("ename", ""))[:200],
                 "evalue": str(content.get("evalue", ""))[:2000],
-                "traceback": [str(t)[:4000] for t in content.get("traceback", [])[:50]],
+                "traceback": [str(t)[:4000] for t in (traceback if isinstance(traceback, list) else [])[:50]],
             }
             self.outputs.append({"output_type": "error", **self.error})
 

@@ -82,16 +82,17 @@ def test_pickles_are_never_loaded(sub):
 def test_links_are_not_followed(sub):
     sub.call("sneaky_link")
     assert "out/report.txt" not in sub.files("out")
-    with pytest.raises(SubmissionError, match="cannot be read: out/report.txt is a link"):
+    with pytest.raises(SubmissionError, match="out/report.txt cannot be read"):
         sub.file("out/report.txt")  # to /etc/passwd
     sub.run.sandbox.run("open('out/real.txt', 'w').write('x'); os.symlink('real.txt', 'out/again.txt')")
     with pytest.raises(SubmissionError, match="cannot be read"):
         sub.file("out/again.txt")  # a link that stays inside is still not followed
     sub.run.sandbox.run("os.symlink('/etc', 'etc_dir')")
-    with pytest.raises(SubmissionError, match="etc_dir is a link"):
+    with pytest.raises(SubmissionError, match="etc_dir is a link or not a folder"):
         sub.file("etc_dir/passwd")
-    with pytest.raises(SubmissionError, match="etc_dir is a link"):
+    with pytest.raises(SubmissionError, match="etc_dir is a link or not a folder"):
         sub.files("etc_dir")
+    assert sub.files("never_written") == []
     with pytest.raises(SubmissionError, match="outside the submission's folder"):
         sub.file("../../etc/passwd")
 
@@ -118,5 +119,24 @@ def test_results_that_are_too_big_are_refused(sub, monkeypatch):
     import autograder.judge as judge
 
     monkeypatch.setattr(judge, "MAX_ARRAY_BYTES", 1000)
-    with pytest.raises(SubmissionError, match="the limit is 1000"):
+    with pytest.raises(SubmissionError, match=r"out1.npy is 8128 bytes; the limit is \d+"):
         sub.call("double", np.ones(1000))
+
+
+def test_the_grader_never_writes_through_links_the_submission_plants(sub, tmp_path):
+    # Links where the grader's own files would go, planted by the submission.
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    sub.run.sandbox.run(
+        "import os\n"
+        "os.makedirs('.dlgrade-out', exist_ok=True)\n"
+        f"for i in range(1, 60):\n    os.symlink({str(victim)!r} + f'/{{i}}', f'.dlgrade-out/{{i}}-response.json.tmp')"
+    )
+    try:
+        with pytest.raises(SubmissionError):  # the submission broke its own answers ...
+            sub.call("double", np.ones(2))
+        assert list(victim.iterdir()) == []  # ... and nothing was written through its links
+        assert not any(p.is_symlink() for p in sub.run.sandbox.inbox.rglob("*"))
+    finally:
+        sub.run.sandbox.run("import shutil; shutil.rmtree('.dlgrade-out')")
+    assert sub.call("double", np.ones(2)).tolist() == [2.0, 2.0]

@@ -6,6 +6,13 @@ from autograder.checks.values import array
 from autograder.judge import test_case
 
 
+def _element_loop(a, x, y):
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        out[i] = a * x[i] + y[i]
+    return out
+
+
 def _data(ctx, n):
     rng = ctx.rng(f"saxpy{n}")
     return np.float32(rng.uniform(-3, 3)), rng.standard_normal(n).astype("float32"), rng.standard_normal(n).astype("float32")
@@ -34,8 +41,10 @@ def vectorized_is_faster_than_serial(sub, ctx):
     array(sub.call("saxpy_serial", a, x, y), f"saxpy_serial for n={n}", want.shape)
     serial = sub.timed("saxpy_serial", a, x, y, n=2, warmup=0).per_call
     vector = sub.timed("saxpy_vectorized", a, x, y, n=5, warmup=2).per_call
-    speedup = serial / max(vector, 1e-6)
-    ctx.note(f"n={n}: serial {serial * 1e3:.1f} ms, vectorised {vector * 1e3:.2f} ms, speedup {speedup:.0f}x "
-             f"(needed {ctx.threshold('min_speedup'):g}x)")
+    # The same element loop, run in the grader: a serial version slowed on purpose cannot flatter the ratio.
+    loop = ctx.time_here(_element_loop, a, x, y, n=2, warmup=0)
+    speedup = min(serial, loop) / max(vector, 1e-6)
+    ctx.note(f"n={n}: serial {serial * 1e3:.1f} ms (the grader's loop {loop * 1e3:.1f} ms), vectorised "
+             f"{vector * 1e3:.2f} ms, speedup {speedup:.0f}x (needed {ctx.threshold('min_speedup'):g}x)")
     assert speedup >= ctx.threshold("min_speedup"), (
-        f"saxpy_vectorized is only {speedup:.1f}x faster than saxpy_serial at n={n}")
+        f"saxpy_vectorized is only {speedup:.1f}x faster than a serial loop at n={n}")
