@@ -20,6 +20,8 @@ from autograder.sandbox import CodeRun, Sandbox
 _EXPORT_CALL = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
 #: Fresh kernels one submission may use before the rest of it is given up on.
 MAX_RESTARTS = 5
+#: Characters of outputs kept for the executed notebook, all cells together.
+MAX_KEPT_OUTPUT = 40_000_000
 
 
 @dataclasses.dataclass
@@ -53,6 +55,7 @@ class NotebookRun:
         start = time.monotonic()
         deadline = start + limits.notebook_timeout
         count = 0
+        kept = 0
         for index, cell in enumerate(self.executed.cells):
             if cell.cell_type != "code":
                 continue
@@ -72,7 +75,13 @@ class NotebookRun:
             count += 1
             run = self.sandbox.run(source, timeout=min(limits.cell_timeout, remaining))
             cell.execution_count = count
-            cell.outputs = [nbformat.from_dict(o) for o in run.outputs]
+            size = sum(len(str(o)) for o in run.outputs)
+            if kept + size <= MAX_KEPT_OUTPUT:
+                kept += size
+                cell.outputs = [nbformat.from_dict(o) for o in run.outputs]
+            else:
+                cell.outputs = [nbformat.v4.new_output("stream", name="stderr",
+                                                       text="[dlgrade: the notebook's outputs are over their limit]\n")]
             self.cells.append(CellResult(index, run.status, run.seconds, _cell_message(run, limits.cell_timeout)))
             if run.ok:
                 self._good.append(source)

@@ -104,7 +104,10 @@ HOSTILE_CELLS = [
             os.remove(p)
         except OSError as e:
             print(p, type(e).__name__)
-    shutil.rmtree(os.path.expanduser("~/.ipc"))  # the kernel's own sockets and connection file
+    import glob
+    for d in glob.glob(os.path.dirname(os.getcwd()) + "/*"):  # its own sockets, the judge's requests
+        shutil.rmtree(d, ignore_errors=True)
+        print(d, "still there" if os.path.exists(d) else "gone")
     """,
     """
     import socket
