@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from autograder import batch, intake
 from autograder import build as build_mod
-from autograder import intake
 from autograder.execute import NotebookRun
-from autograder.grade import Bundle, Grader, place_notebook, public_checks
+from autograder.grade import Bundle, place_notebook, public_checks
 from autograder.results import GradingResult
 from autograder.sandbox import Sandbox
 
@@ -47,29 +47,20 @@ def submissions_in(paths: list[Path]) -> list[Path]:
 
 
 def grade(assignment: str, submissions: list[Path], out: Path, student: str | None = None,
-          root: Path | None = None, isolate: bool | None = None, on_result=None) -> list[GradingResult]:
-    """Grade files one after another into ``out/<student>/``; reference timings cached in ``out``."""
+          root: Path | None = None, isolate: bool | None = None, on_result=None, workers: int | None = None,
+          force: bool = False) -> list[GradingResult]:
+    """Grade files into ``out/<student>/`` and the gradebook in ``out``; a rerun grades only what is not done.
+
+    Returns every stored result in ``out``. ``workers`` defaults to what the
+    machine's cores and memory allow at the spec's memory cap.
+    """
     bundle = bundle_for(assignment, root)
     files = submissions_in([Path(s) for s in submissions])
     if student and len(files) != 1:
         raise ValueError("--student names one submission; more than one was given")
-    out.mkdir(parents=True, exist_ok=True)
-    results = []
-    seen: dict[str, int] = {}
-    with Grader(bundle, calibration_file=out / "calibration.json", isolate=isolate) as grader:
-        for f in files:
-            ident = student or intake.student_id(f)
-            seen[ident] = seen.get(ident, 0) + 1
-            if seen[ident] > 1:  # alice.ipynb and alice.zip: both graded, neither overwritten
-                ident = f"{ident}-{seen[ident]}"
-            try:
-                result = grader.grade(f, out, student=ident)
-            except Exception as e:  # a fault of ours or the machine's: record it, grade the rest
-                result = grader.failed(f, out, ident, e)
-            results.append(result)
-            if on_result:
-                on_result(result)
-    return results
+    workers = workers if workers and workers > 0 else batch.default_workers(bundle.spec.limits.memory_mb)
+    return batch.run(bundle, files, out, workers=workers, student=student, isolate=isolate, force=force,
+                     on_result=on_result)
 
 
 @dataclasses.dataclass

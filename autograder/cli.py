@@ -42,9 +42,20 @@ def cmd_grade(args) -> int:
         print("nothing to grade: no .ipynb or .zip files among " + ", ".join(map(str, args.submissions)),
               file=sys.stderr)
         return 2
+    graded = []
+
+    def show(result) -> None:
+        graded.append(result)
+        _print_result(result)
+
     results = api.grade(args.assignment, files, args.output, student=args.student, root=args.root,
-                        isolate=False if args.no_sandbox else None, on_result=_print_result)
-    print(f"results in {args.output}/<student>/ (results.json, feedback.html, executed.ipynb)")
+                        isolate=False if args.no_sandbox else None, on_result=show,
+                        workers=args.workers, force=args.force)
+    unchanged = len(files) - len(graded)
+    if unchanged > 0:
+        print(f"{unchanged} submission(s) already graded and unchanged: kept (--force grades them again)")
+    print(f"results in {args.output}/<student>/ (results.json, feedback.html, executed.ipynb); "
+          f"gradebook: {args.output / 'gradebook.csv'}")
     return 0 if results else 2
 
 
@@ -71,7 +82,7 @@ def cmd_demo(args) -> int:
         files = api.submissions_in([examples])
         print(f"== {assignment}: grading {len(files)} example submissions from {examples}", flush=True)
         started = time.perf_counter()
-        api.grade(assignment, files, out / assignment, root=root, on_result=_print_result)
+        api.grade(assignment, files, out / assignment, root=root, on_result=_print_result, force=True)
         print(f"== {assignment}: done in {time.perf_counter() - started:.0f} s; feedback reports:")
         for f in files:
             print(f"   {out / assignment / api.intake.student_id(f) / 'feedback.html'}")
@@ -94,6 +105,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", type=Path, required=True, help="results folder")
     g.add_argument("--student", help="the student id (default: the file name's stem)")
     g.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap (unsafe; recorded in results)")
+    g.add_argument("--workers", type=int, help="graders in parallel (default: what cores and memory allow)")
+    g.add_argument("--force", action="store_true", help="grade again even what is already graded and unchanged")
     g.set_defaults(func=cmd_grade)
 
     c = sub.add_parser("check", help="run a notebook's public tests from a terminal")

@@ -155,21 +155,27 @@ class Grader:
             )
             return self._write(result, out, run.executed, started)
 
-    def failed(self, path: Path, out: Path, student: str, error: Exception) -> GradingResult:
-        """The result for a submission whose grading broke down (not the submission's score)."""
-        result = GradingResult.assemble(
-            self.spec, [], {}, student=student, status="error", source=str(path), machine=hardware.machine(),
-            fingerprint=hardware.fingerprint(),
-            message=f"grading failed ({type(error).__name__}: {str(error)[:300]}); grade it again",
-        )
-        return self._write(result, out, None, time.perf_counter())
-
     def _write(self, result: GradingResult, out: Path, executed, started: float) -> GradingResult:
         result.seconds["total"] = time.perf_counter() - started
-        folder = Path(out) / result.student
-        folder.mkdir(parents=True, exist_ok=True)
-        if executed is not None:
-            nbformat.write(executed, str(folder / "executed.ipynb"))
-        write_feedback(result, folder / "feedback.html")
-        write_json(folder / "results.json", result.to_gradescope())
-        return result
+        return write_result(result, out, executed)
+
+
+def write_result(result: GradingResult, out: Path, executed=None) -> GradingResult:
+    """``out/<student>/``: results.json, feedback.html and, where the notebook ran, executed.ipynb."""
+    folder = Path(out) / result.student
+    folder.mkdir(parents=True, exist_ok=True)
+    if executed is not None:
+        nbformat.write(executed, str(folder / "executed.ipynb"))
+    write_feedback(result, folder / "feedback.html")
+    write_json(folder / "results.json", result.to_gradescope())
+    return result
+
+
+def failed_result(spec: Assignment, path: Path, out: Path, student: str, error: BaseException) -> GradingResult:
+    """The result for a submission whose grading broke down: not its score; a rerun grades it again."""
+    result = GradingResult.assemble(
+        spec, [], {}, student=student, status="error", source=str(path), machine=hardware.machine(),
+        fingerprint=hardware.fingerprint(),
+        message=f"grading failed ({type(error).__name__}: {str(error)[:300]}); run the same command again",
+    )
+    return write_result(result, out)

@@ -91,3 +91,32 @@ def test_speed_thresholds_are_ratios_to_a_reference_timed_here(demo_results):
     assert "the reference solution took" in note and "ratio" in note
     calibration = json.loads((out / "calibration.json").read_text())
     assert any("q5.train_classifier_seconds" in v for v in calibration.values())
+
+
+def test_gradebook_lists_every_student(demo_results, a1_expected):
+    import csv
+
+    out, _ = demo_results
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert sorted(r["student"] for r in rows) == sorted(a1_expected)
+    solution = next(r for r in rows if r["student"] == "solution")
+    assert (solution["total"], solution["possible"], solution["percent"], solution["status"]) == ("18", "18", "100.0", "graded")
+    assert [k for k in rows[0]][:8] == ["student", "q1", "q2", "q3", "q4", "q5", "q6", "q7"]
+
+
+def test_grading_again_keeps_what_is_done_and_regrades_what_changed(demo_results, tmp_path):
+    from conftest import ROOT, dlgrade
+
+    out, _ = demo_results
+    before = (out / "gradebook.csv").read_text()
+    again = dlgrade("grade", "a1", str(ROOT / "assignments" / "a1" / "examples"), "-o", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "5 submission(s) already graded and unchanged" in again.stdout
+    assert (out / "gradebook.csv").read_text() == before
+    changed = tmp_path / "template.ipynb"
+    nb = nbformat.read(ROOT / "assignments" / "a1" / "examples" / "template.ipynb", 4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("I changed my mind."))
+    nbformat.write(nb, changed)
+    regrade = dlgrade("grade", "a1", str(changed), "-o", str(out))
+    assert regrade.returncode == 0, regrade.stderr
+    assert "template: 0 / 18" in regrade.stdout and "already graded" not in regrade.stdout

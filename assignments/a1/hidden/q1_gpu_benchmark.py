@@ -71,11 +71,18 @@ def matmul_tf_speed(sub, ctx):
     n = int(ctx.threshold("cpu_n"))
     a, b = _operands(ctx, [((n, n), (n, n))])[0]
     correct(a, b)
-    tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
-    np_time = ctx.time_here(np.matmul, a, b, n=repeats, warmup=2)  # NumPy in the grader: untouchable
-    ratio = tf_time / np_time
+    # On a shared CPU another grader's training can land on either side of the
+    # pair: measure the pair side by side a few times and keep the best ratio.
+    pairs = []
+    for _ in range(int(ctx.threshold("attempts"))):
+        tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
+        np_time = ctx.time_here(np.matmul, a, b, n=repeats, warmup=2)  # NumPy in the grader: untouchable
+        pairs.append((tf_time / np_time, tf_time, np_time))
+        if pairs[-1][0] <= ctx.threshold("cpu_max_slowdown") / 2:
+            break  # clearly inside the threshold: no need to measure again
+    ratio, tf_time, np_time = min(pairs)
     ctx.note(f"no GPU on this machine: the GPU speedup is not graded; CPU criterion at n={n}: "
              f"matmul_tf {tf_time * 1e3:.1f} ms, NumPy {np_time * 1e3:.1f} ms, ratio {ratio:.2f} "
-             f"(allowed {ctx.threshold('cpu_max_slowdown')})")
+             f"(allowed {ctx.threshold('cpu_max_slowdown')}; best of {len(pairs)} side-by-side measurements)")
     assert ratio <= ctx.threshold("cpu_max_slowdown"), (
         f"on the CPU, matmul_tf at n={n} takes {ratio:.1f}x NumPy's time; it should be comparable")
