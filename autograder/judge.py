@@ -557,7 +557,7 @@ class Calibration:
             except (OSError, ValueError):
                 data = {}
         data[self.key] = self.values
-        tmp = self.store.with_suffix(".tmp")
+        tmp = self.store.with_name(f".{self.store.name}.{os.getpid()}.tmp")  # parallel graders share the file
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
         os.replace(tmp, self.store)
 

@@ -15,10 +15,7 @@
 from __future__ import annotations
 
 import json
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
