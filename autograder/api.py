@@ -8,7 +8,8 @@ from pathlib import Path
 from autograder import batch, intake
 from autograder import build as build_mod
 from autograder.execute import NotebookRun
-from autograder.grade import Bundle, place_notebook, public_checks
+from autograder.grade import Bundle, place_notebook, public_checks, write_result
+from autograder.store import Store
 from autograder.results import GradingResult
 from autograder.sandbox import Sandbox
 
@@ -61,6 +62,19 @@ def grade(assignment: str, submissions: list[Path], out: Path, student: str | No
     workers = workers if workers and workers > 0 else batch.default_workers(bundle.spec.limits.memory_mb)
     return batch.run(bundle, files, out, workers=workers, student=student, isolate=isolate, force=force,
                      on_result=on_result)
+
+
+def report(out: Path) -> list[GradingResult]:
+    """Rebuild every report in ``out`` from its gradebook store alone, without grading anything."""
+    store_file = Path(out) / "gradebook.sqlite"
+    if not store_file.exists():
+        raise ValueError(f"{store_file}: no gradebook here; grade into {out} first")
+    with Store(store_file) as store:
+        results = store.results()
+    for result in results:
+        write_result(result, Path(out))
+    batch.write_class_reports(results, Path(out))
+    return results
 
 
 @dataclasses.dataclass

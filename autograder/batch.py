@@ -14,6 +14,7 @@ from typing import Callable
 
 from autograder import hardware, intake
 from autograder.grade import Bundle, Grader, failed_result
+from autograder.reports import write_summary
 from autograder.results import GradingResult
 from autograder.store import Store, file_hash, write_gradebook
 
@@ -92,8 +93,13 @@ def run(bundle: Bundle, files: list[Path], out: Path, workers: int = 1, student:
                         result = failed_result(bundle.spec, job.path, out, job.student, e)
                     _finish(result, job, store, on_result)
         results = store.results()
-    write_gradebook(results, out / "gradebook.csv")
+    write_class_reports(results, out)
     return results
+
+
+def write_class_reports(results: list[GradingResult], out: Path) -> None:
+    write_gradebook(results, out / "gradebook.csv")
+    write_summary(results, out / "summary.html")
 
 
 def _finish(result: GradingResult, job: Job, store: Store, on_result) -> None:

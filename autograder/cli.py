@@ -59,6 +59,13 @@ def cmd_grade(args) -> int:
     return 0 if results else 2
 
 
+def cmd_report(args) -> int:
+    results = api.report(args.output)
+    print(f"rebuilt the reports of {len(results)} submission(s) in {args.output}: "
+          f"<student>/feedback.html, <student>/results.json, gradebook.csv, summary.html")
+    return 0
+
+
 def cmd_check(args) -> int:
     report = api.check(args.assignment, args.notebook, root=args.root)
     for cell in report.failed_cells:
@@ -83,7 +90,8 @@ def cmd_demo(args) -> int:
         print(f"== {assignment}: grading {len(files)} example submissions from {examples}", flush=True)
         started = time.perf_counter()
         api.grade(assignment, files, out / assignment, root=root, on_result=_print_result, force=True)
-        print(f"== {assignment}: done in {time.perf_counter() - started:.0f} s; feedback reports:")
+        print(f"== {assignment}: done in {time.perf_counter() - started:.0f} s; class summary for TAs: "
+              f"{out / assignment / 'summary.html'}; gradebook: {out / assignment / 'gradebook.csv'}; feedback reports:")
         for f in files:
             print(f"   {out / assignment / api.intake.student_id(f) / 'feedback.html'}")
     return 0
@@ -108,6 +116,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=int, help="graders in parallel (default: what cores and memory allow)")
     g.add_argument("--force", action="store_true", help="grade again even what is already graded and unchanged")
     g.set_defaults(func=cmd_grade)
+
+    r = sub.add_parser("report", help="rebuild feedback, results.json, gradebook.csv and summary.html from the store")
+    r.add_argument("output", type=Path, help="a results folder that `dlgrade grade -o` wrote")
+    r.set_defaults(func=cmd_report)
 
     c = sub.add_parser("check", help="run a notebook's public tests from a terminal")
     c.add_argument("assignment")

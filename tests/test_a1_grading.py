@@ -120,3 +120,32 @@ def test_grading_again_keeps_what_is_done_and_regrades_what_changed(demo_results
     regrade = dlgrade("grade", "a1", str(changed), "-o", str(out))
     assert regrade.returncode == 0, regrade.stderr
     assert "template: 0 / 18" in regrade.stdout and "already graded" not in regrade.stdout
+
+
+def test_class_summary_for_tas(demo_results):
+    out, stdout = demo_results
+    html = (out / "summary.html").read_text()
+    assert str(out / "summary.html") in stdout
+    assert "5 graded" in html and "data:image/png;base64," in html
+    assert "q5 — Compile, fit, evaluate" in html and "full marks" in html
+    assert "q1/time_call_waits_for_the_result" in html  # failed by two examples and the template
+    assert "Reference timings" in html and "q5.train_classifier_seconds" in html
+
+
+def test_reports_are_rebuilt_from_the_store_alone(demo_results):
+    from conftest import dlgrade
+
+    out, _ = demo_results
+    before = (out / "wrong_dropout_training" / "results.json").read_text()
+    for name in ("summary.html", "gradebook.csv"):
+        (out / name).unlink()
+    (out / "wrong_dropout_training" / "feedback.html").unlink()
+    (out / "wrong_dropout_training" / "results.json").unlink()
+    proc = dlgrade("report", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "rebuilt the reports of 5 submission(s)" in proc.stdout
+    assert (out / "summary.html").exists() and (out / "gradebook.csv").exists()
+    assert "Score: 15 / 18" in (out / "wrong_dropout_training" / "feedback.html").read_text()
+    import json
+
+    assert json.loads((out / "wrong_dropout_training" / "results.json").read_text())["tests"] == json.loads(before)["tests"]

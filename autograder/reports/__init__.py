@@ -1,4 +1,4 @@
-"""Reports for people: each student's feedback page (and, later, the class summary).
+"""Reports for people: each student's feedback page and the class summary for TAs.
 
 Everything a submission controls (printed output, messages, cell text) is
 escaped by Jinja2's autoescaping; plots are PNGs drawn here, embedded as data.
@@ -57,7 +57,69 @@ def feedback_html(result: GradingResult, show_hidden_messages: bool = True) -> s
     )
 
 
+def write_summary(results: list[GradingResult], path: Path) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(summary_html(results), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def write_feedback(result: GradingResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(feedback_html(result), encoding="utf-8")
     return path
+
+
+def _histogram_png(scores: list[float], possible: float) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    bins = max(1, min(20, int(possible) or 1))
+    ax.hist(scores, bins=bins, range=(0, possible or 1), color="#4a7ebb", edgecolor="white")
+    ax.set_xlabel("score")
+    ax.set_ylabel("students")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_title("Scores")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def summary_html(results: list[GradingResult]) -> str:
+    """The class picture for TAs: scores, each question's mean and pass rate, the commonest failures."""
+    graded = [r for r in results if r.status == "graded"]
+    questions: dict[str, dict] = {}
+    failures: dict[tuple[str, str], dict] = {}
+    for r in graded:
+        for q in r.questions:
+            row = questions.setdefault(q.name, {"title": q.title, "max": q.max_score, "scores": []})
+            row["scores"].append(q.score)
+            for t in q.tests:
+                if t.status == "failed":
+                    entry = failures.setdefault((q.name, t.name), {"count": 0, "messages": {}})
+                    entry["count"] += 1
+                    entry["messages"][t.message] = entry["messages"].get(t.message, 0) + 1
+    question_rows = [
+        {"name": name, "title": row["title"], "max": row["max"],
+         "mean": sum(row["scores"]) / len(row["scores"]),
+         "pass_rate": sum(s >= row["max"] for s in row["scores"]) / len(row["scores"])}
+        for name, row in questions.items()
+    ]
+    failure_rows = sorted(
+        ({"question": q, "test": t, "count": e["count"],
+          "messages": sorted(e["messages"].items(), key=lambda kv: -kv[1])[:3]} for (q, t), e in failures.items()),
+        key=lambda row: -row["count"],
+    )
+    possible = max((r.possible for r in graded), default=0)
+    return _ENV.get_template("summary.html.j2").render(
+        results=sorted(results, key=lambda r: r.student), graded=graded, questions=question_rows,
+        failures=failure_rows, possible=possible,
+        histogram=_histogram_png([r.score for r in graded], possible) if graded else None,
+        machine=graded[0].machine if graded else {}, calibration=graded[0].calibration if graded else {},
+        assignment=results[0].assignment if results else "",
+    )
