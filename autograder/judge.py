@@ -310,13 +310,6 @@ class Handle:
     def get(self, target: str | Remote | dict) -> Any:
         return self._call_request("get", target, (), {})[0]["value"]
 
-    def defined(self, name: str) -> bool:
-        try:
-            self.get(name)
-            return True
-        except SubmissionError:
-            return False
-
     def make(self, probe: str, **params) -> Any:
         """A helper object built by the grader inside the kernel (see kernel_agent._PROBES)."""
         arrays: dict[str, np.ndarray] = {}
