@@ -170,7 +170,7 @@ class Sandbox:
 
     On the host a sandbox is one root-owned folder::
 
-        /tmp/dlg-XXXX/        root's, 0755
+        /tmp/dlg-<random>/    root's, 0755
             work/             the kernel's HOME and working folder, writable by it only
             in/               requests from the judge: root's, read-only inside
             ipc-N/            the connection file and sockets of the N-th kernel
