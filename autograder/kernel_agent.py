@@ -16,17 +16,17 @@ import traceback as _traceback
 
 
 class _Lazy:
-    """A result whose value appears only when forced (``.numpy()`` or ``np.asarray``)."""
+    """A result whose value appears only when first forced (``.numpy()`` or ``np.asarray``)."""
 
-    def __init__(self, delay, counter):
-        self._delay, self._counter = delay, counter
+    def __init__(self, delay):
+        self._delay, self._done = delay, False
 
     def numpy(self):
         import numpy as np
 
-        if not self._counter["forced"]:
+        if not self._done:
             _time.sleep(self._delay)
-        self._counter["forced"] += 1
+            self._done = True
         return np.zeros(4, dtype="float32")
 
     def __array__(self, dtype=None, copy=None):
@@ -35,26 +35,16 @@ class _Lazy:
 
 
 class _Sleeper:
-    """A function whose calls take a known time, counting them."""
+    """A function whose calls take a known time, counting them; with ``force_delay`` it returns a _Lazy."""
 
     def __init__(self, delay=0.0, force_delay=0.0):
         self.delay, self.force_delay = delay, force_delay
         self.calls = 0
-        self.forced = 0
 
     def __call__(self, *args, **kwargs):
         self.calls += 1
         _time.sleep(self.delay)
-        if self.force_delay:
-            counter = {"forced": 0}
-            lazy = _Lazy(self.force_delay, counter)
-            self._last = counter
-            return lazy
-        return None
-
-    @property
-    def forced_results(self):
-        return getattr(self, "_last", {"forced": 0})["forced"]
+        return _Lazy(self.force_delay) if self.force_delay else None
 
 
 def _mlp(input_shape, num_classes, seed=0, hidden=16):
