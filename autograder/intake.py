@@ -33,7 +33,11 @@ class Submission:
     student: str
     notebook: nbformat.NotebookNode
     source: Path
+    # When the student submitted, as far as the file tells: the export zip's
+    # own time (naive: zips store local time without a zone), else the file's
+    # modification time (UTC). ``time_source`` says which: "zip" or "file".
     submitted_at: dt.datetime | None = None
+    time_source: str = "file"
 
 
 def student_id(path: Path) -> str:
@@ -49,10 +53,12 @@ def load(path: Path | str, notebook_name: str, student: str | None = None) -> Su
     if not path.is_file():
         raise IntakeError(f"{path}: not found (or not a regular file)")
     modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc)
+    source = "file"
     if zipfile.is_zipfile(path):
         raw, inner, submitted = _notebook_from_zip(path, notebook_name)
         where = f"{path} (member {inner})"
-        modified = submitted or modified
+        if submitted is not None:
+            modified, source = submitted, "zip"
     elif path.suffix == ".ipynb" or path.suffix == "":
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
@@ -62,7 +68,8 @@ def load(path: Path | str, notebook_name: str, student: str | None = None) -> Su
     else:
         raise IntakeError(f"{path}: expected a .ipynb notebook or the .zip that grader.export() makes")
     nb = parse_notebook(raw, where)
-    return Submission(student=student or student_id(path), notebook=nb, source=path, submitted_at=modified)
+    return Submission(student=student or student_id(path), notebook=nb, source=path, submitted_at=modified,
+                      time_source=source)
 
 
 def parse_notebook(raw: bytes, where: str) -> nbformat.NotebookNode:
@@ -139,7 +146,7 @@ def _notebook_from_zip(path: Path, notebook_name: str) -> tuple[bytes, str, dt.d
             raise IntakeError(f"{path}: the notebook {chosen.filename} is larger than declared in the zip")
         submitted = None
         try:
-            submitted = dt.datetime(*chosen.date_time, tzinfo=dt.timezone.utc)
+            submitted = dt.datetime(*chosen.date_time)  # local time where it was zipped; no zone
         except ValueError:
             pass
         return raw, chosen.filename, submitted

@@ -7,10 +7,13 @@ code. A malformed spec is rejected with the file, the key and what to do.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from autograder.late import LatePolicy
 
 
 VISIBILITIES = ("visible", "hidden", "after_published", "after_due_date")
@@ -63,6 +66,7 @@ class Assignment:
     limits: Limits
     root: Path
     show_hidden_tests: bool = False
+    late: LatePolicy | None = None  # no deadline: nothing is ever late
 
     @property
     def file(self) -> Path:
@@ -120,7 +124,7 @@ def load(path: Path | str) -> Assignment:
         raise SpecError(file, where, f"not valid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(raw, dict):
         raise SpecError(file, "(top level)", "expected a mapping of keys such as assignment, questions, limits")
-    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests"}
+    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "late"}
     for key in raw:
         if key not in known:
             raise SpecError(file, str(key), f"unknown key; expected one of {sorted(known)}")
@@ -177,4 +181,63 @@ def load(path: Path | str) -> Assignment:
         limits=Limits(**limit_args),
         root=file.parent,
         show_hidden_tests=bool(_typed(raw.get("show_hidden_tests", False), bool, file, "show_hidden_tests")),
+        late=_late(raw["late"], file) if "late" in raw else None,
     )
+
+
+_LATE_KEYS = ("deadline", "grace_minutes", "per_day_percent", "per_hour_percent", "max_percent", "cutoff_days",
+              "trust_file_times")
+
+
+def _late(raw: Any, file: Path) -> LatePolicy:
+    """The ``late`` key as a LatePolicy, every value checked so a typo can never cost a student points."""
+    _typed(raw, dict, file, "late")
+    for key in raw:
+        if key not in _LATE_KEYS:
+            raise SpecError(file, f"late.{key}", f"unknown key; expected one of {list(_LATE_KEYS)}")
+    if "deadline" not in raw:
+        raise SpecError(file, "late.deadline", "missing; give the deadline with its time zone, "
+                                               "e.g. 2026-10-02T23:59:00+02:00")
+    deadline = _deadline(raw["deadline"], file)
+
+    def number(key: str, low: float, high: float | None = None) -> float | None:
+        if key not in raw:
+            return None
+        value = _typed(raw[key], (int, float), file, f"late.{key}")
+        if value < low or high is not None and value > high:
+            bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise SpecError(file, f"late.{key}", f"must be {bounds}, got {value}")
+        return float(value)
+
+    per_day, per_hour = number("per_day_percent", 0, 100), number("per_hour_percent", 0, 100)
+    if per_day is not None and per_hour is not None:
+        raise SpecError(file, "late.per_hour_percent", "give per_day_percent or per_hour_percent, not both")
+    max_percent = number("max_percent", 0, 100)
+    if max_percent == 0:
+        raise SpecError(file, "late.max_percent", "must be more than 0; to never penalise lateness, remove late")
+    cutoff_days = number("cutoff_days", 0)
+    if per_day is None and per_hour is None and cutoff_days is None:
+        raise SpecError(file, "late", "no penalty given: add per_day_percent, per_hour_percent or cutoff_days "
+                                      "(or remove late)")
+    return LatePolicy(deadline=deadline, grace_minutes=number("grace_minutes", 0) or 0.0,
+                      per_day_percent=per_day, per_hour_percent=per_hour,
+                      max_percent=100.0 if max_percent is None else max_percent, cutoff_days=cutoff_days,
+                      trust_file_times=_typed(raw.get("trust_file_times", False), bool, file,
+                                              "late.trust_file_times"))
+
+
+def _deadline(value: Any, file: Path) -> dt.datetime:
+    """A deadline with a zone, from YAML's own timestamp or an ISO-8601 string."""
+    example = "write it like 2026-10-02T23:59:00+02:00"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise SpecError(file, "late.deadline", f"{value!r} is not an ISO-8601 time; {example}") from None
+    if not isinstance(value, dt.datetime):
+        kind = "a date without a time" if isinstance(value, dt.date) else f"{value!r}"
+        raise SpecError(file, "late.deadline", f"{kind} is not a deadline; {example}")
+    if value.tzinfo is None:
+        raise SpecError(file, "late.deadline", f"{value.isoformat()} has no time zone, so it would mean "
+                                               f"different times on different machines; {example} (or Z for UTC)")
+    return value

@@ -1,0 +1,390 @@
+"""A class roster, Canvas file names, and the CSV that Canvas imports grades from.
+
+Batch grading needs one stable id per student, but submissions arrive under
+names the LMS chose (``smithjane_LATE_12345_67890_a1-1.ipynb``) or the student
+chose (``jane.ipynb``). A roster ties those names to the institution's own
+student id, so that grades go back to the right row of the gradebook.
+
+The naming rules follow Canvas's own code (``ContentZipper`` for the bulk
+download, ``GradebookExporter``/``GradebookImporter`` for the gradebook CSV),
+so that files and exports are read as Canvas writes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from autograder import intake
+
+
+class RosterError(ValueError):
+    """A roster that cannot be used; the message names the file, the row and the column."""
+
+    def __init__(self, file: Path | str, row: int | None, column: str | None, problem: str):
+        self.file, self.row, self.column, self.problem = str(file), row, column, problem
+        where = ", ".join(part for part in (
+            f"row {row}" if row is not None else "",
+            f"column {column!r}" if column is not None else "",
+        ) if part)
+        super().__init__(f"{file}: {where + ': ' if where else ''}{problem}")
+
+
+# -- Canvas bulk-download file names -------------------------------------------
+
+# Canvas names each file ``<name>[_LATE]_<user id>_<attachment id>_<file name>``,
+# where <name> is the sortable name ("Smith, Jane") lowercased with everything
+# but word characters removed, and with any ``_<digits>_`` taken out so that
+# the ids stay findable. Under anonymous grading <name> is left out and the id
+# is ``anon_<anonymous id>``, so a late one reads ``LATE_anon_<id>_...``.
+_LMS_NAME = re.compile(r"""
+    ^(?:
+        (?P<anon_late>LATE_)?anon_(?P<anon_id>[A-Za-z0-9]+)      # anonymous grading
+      | (?P<login>[^\W\d_]\w*?)(?P<late>_LATE)?_(?P<user_id>\d+)  # lastfirst[_LATE]_<user id>
+    )
+    _(?P<submission_id>\d+)_(?P<original>.+)$
+""", re.VERBOSE)
+
+# Canvas keeps file names unique by adding -1, -2, ... before the extension
+# (a student who uploads a1.ipynb twice, or two files of one name in a zip).
+_RESUBMISSION_SUFFIX = re.compile(r"^(?P<base>.+?)-\d{1,3}(?P<ext>\.[A-Za-z0-9]+)?$")
+
+
+@dataclasses.dataclass(frozen=True)
+class LmsName:
+    """What a Canvas bulk-download file name says about its submission.
+
+    ``submission_id`` is the second number Canvas writes: the id of the
+    uploaded file (an attachment), unique per file. ``user_id`` is the Canvas
+    user id, or empty under anonymous grading, where ``login`` is
+    ``anon_<anonymous id>``. ``original_name`` is the student's file name
+    without Canvas's ``-1``/``-2`` de-duplication suffix.
+    """
+
+    login: str
+    user_id: str
+    submission_id: str
+    late: bool
+    original_name: str
+
+
+def parse_lms_name(filename: str) -> LmsName | None:
+    """The parts of a Canvas bulk-download file name, or None for any other name.
+
+    Conservative on purpose: the name part must be lowercase and start with a
+    letter, and both ids must be digits, so ``alice.ipynb`` or
+    ``Lab_1_2_x.ipynb`` are never mistaken for LMS names.
+    """
+    m = _LMS_NAME.match(Path(filename).name)
+    if not m:
+        return None
+    original = m["original"]
+    suffix = _RESUBMISSION_SUFFIX.match(original)
+    if suffix:
+        original = suffix["base"] + (suffix["ext"] or "")
+    if m["anon_id"]:
+        return LmsName(login=f"anon_{m['anon_id']}", user_id="", submission_id=m["submission_id"],
+                       late=bool(m["anon_late"]), original_name=original)
+    if m["login"] != m["login"].lower():
+        return None
+    return LmsName(login=m["login"], user_id=m["user_id"], submission_id=m["submission_id"],
+                   late=bool(m["late"]), original_name=original)
+
+
+# -- the roster ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterEntry:
+    """One student as the roster knows them; empty strings where a column is absent."""
+
+    student_id: str
+    name: str = ""
+    canvas_id: str = ""
+    sis_login: str = ""
+    section: str = ""
+    submitted_at: dt.datetime | None = None
+    email: str = ""
+
+
+def _safe_id(text: str) -> str:
+    """``text`` made safe as a folder name exactly as intake names submissions.
+
+    Goes through ``intake.student_id`` (with a ``.ipynb`` it strips again) so
+    that the two can never disagree; a ``/`` would otherwise split the path.
+    """
+    return intake.student_id(Path(text.replace("/", "_") + ".ipynb"))
+
+
+def _stem(file: Path) -> str:
+    """The file name without its extension, as intake.student_id reads it (before sanitising)."""
+    return file.name[: -len(".ipynb")] if file.name.endswith(".ipynb") else file.stem
+
+
+# Simple roster: header names, lowercased, to RosterEntry fields.
+_SIMPLE_COLUMNS = {"student_id": "student_id", "name": "name", "canvas_id": "canvas_id",
+                   "login": "sis_login", "email": "email", "section": "section",
+                   "submitted_at": "submitted_at"}
+# Rows Canvas puts between the header and the students: "Points Possible", and
+# a row of "Manual Posting"/"Muted" marks when some assignment posts manually.
+_CANVAS_MARK_ROW = re.compile(r"^\s*(Muted|Manual Posting.*)?\s*$", re.IGNORECASE)
+
+
+@dataclasses.dataclass
+class Roster:
+    """The students of a class, looked up by Canvas user id, login and student id."""
+
+    entries: list[RosterEntry]
+    source: Path
+
+    def __post_init__(self) -> None:
+        self._by_canvas_id = {e.canvas_id: e for e in self.entries if e.canvas_id}
+        self._by_login = {e.sis_login.casefold(): e for e in self.entries if e.sis_login}
+        self._by_student_id = {e.student_id.casefold(): e for e in self.entries}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @classmethod
+    def load(cls, path: Path | str) -> Roster:
+        """Read a simple roster CSV or a Canvas gradebook export, as saved.
+
+        A simple roster has a ``student_id`` column and optionally ``name``,
+        ``canvas_id``, ``login``, ``email``, ``section`` and ``submitted_at``
+        (ISO-8601 with a zone); other columns are ignored. A Canvas export is
+        recognised by its ``Student`` and ``ID`` columns; its student id is the
+        SIS User ID, else the SIS Login ID, else the Canvas ID.
+        """
+        path = Path(path)
+        rows = _read_rows(path)
+        lowered = [h.strip().lower() for h in rows[0]]
+        if "student_id" in lowered:
+            entries = _simple_entries(path, lowered, rows)
+        elif "id" in lowered and ("student" in lowered or "lastname" in lowered):
+            entries = _canvas_entries(path, lowered, rows)
+        else:
+            raise RosterError(path, 1, "student_id",
+                              "missing; a roster needs a student_id column (optional: name, canvas_id, login, "
+                              "email, section, submitted_at), or use a Canvas gradebook export as downloaded")
+        if not entries:
+            raise RosterError(path, None, None, "no students: the file has a header but no student rows")
+        return cls(entries, path)
+
+    def match(self, file: Path) -> RosterEntry | None:
+        """The roster entry a submission file belongs to, or None.
+
+        Tried in order, each unambiguous by construction (``load`` rejects
+        duplicates): the Canvas user id of an LMS name; the LMS name's
+        lastfirst part or the file stem as a login; the file stem as a student id.
+        """
+        file = Path(file)
+        lms = parse_lms_name(file.name)
+        if lms and lms.user_id in self._by_canvas_id:
+            return self._by_canvas_id[lms.user_id]
+        stem = _stem(file)
+        for login in ([lms.login] if lms else []) + [stem]:
+            if login.casefold() in self._by_login:
+                return self._by_login[login.casefold()]
+        return self._by_student_id.get(stem.casefold())
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    """The CSV's rows, blank lines dropped; a RosterError for an unreadable file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise RosterError(path, None, None, f"cannot be read ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8-sig")  # Excel and Canvas both write a BOM
+    except UnicodeDecodeError as e:
+        row = raw[: e.start].count(b"\n") + 1
+        raise RosterError(path, row, None, f"not UTF-8 text (byte {e.start}); save it as \"CSV UTF-8\" "
+                                           "and try again") from None
+    if not text.strip():
+        raise RosterError(path, None, None, "the file is empty; it needs a header row and one row per student")
+    # Canvas writes semicolons where the user's locale uses a decimal comma.
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+    except csv.Error as e:
+        raise RosterError(path, reader.line_num, None, f"not readable as CSV ({e}); "
+                                                       "check the quotes on this line") from None
+    return rows or [[]]
+
+
+def _records(rows: list[list[str]], lowered: list[str]) -> Iterable[tuple[int, dict[str, str]]]:
+    """(spreadsheet row number, {lowercased header: stripped cell}) for each row after the header."""
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [c.strip() for c in row] + [""] * (len(lowered) - len(row))
+        yield number, {h: cells[i] for i, h in enumerate(lowered) if h}
+
+
+def _simple_entries(path: Path, lowered: list[str], rows: list[list[str]]) -> list[RosterEntry]:
+    unique = _Unique(path)
+    entries = []
+    for number, record in _records(rows, lowered):
+        fields = {field: record.get(column, "") for column, field in _SIMPLE_COLUMNS.items()}
+        if not fields["student_id"]:
+            raise RosterError(path, number, "student_id", "empty; every student needs an id")
+        fields["submitted_at"] = _timestamp(path, number, fields["submitted_at"])
+        entry = RosterEntry(**fields)
+        unique.add(entry, number, id_column="student_id", canvas_column="canvas_id", login_column="login")
+        entries.append(entry)
+    return entries
+
+
+def _canvas_entries(path: Path, lowered: list[str], rows: list[list[str]]) -> list[RosterEntry]:
+    unique = _Unique(path)
+    entries = []
+    for number, record in _records(rows, lowered):
+        first = record.get("student", record.get("lastname", ""))
+        if first == "Points Possible" or all(_CANVAS_MARK_ROW.match(v) for v in record.values()):
+            continue
+        if "student" in record:
+            name = _unformula(record["student"])
+        else:  # the "LastName, FirstName" variant of the export
+            name = ", ".join(_unformula(record[k]) for k in ("lastname", "firstname") if record.get(k))
+        canvas_id = record.get("id", "")
+        student_id = record.get("sis user id") or record.get("sis login id") or canvas_id
+        if not student_id:
+            raise RosterError(path, number, "ID", "empty, and so are SIS User ID and SIS Login ID: "
+                                                  "this row names no student; delete it or re-export the gradebook")
+        entry = RosterEntry(student_id=student_id, name=name, canvas_id=canvas_id,
+                            sis_login=record.get("sis login id", ""), section=record.get("section", ""))
+        id_column = ("SIS User ID" if record.get("sis user id")
+                     else "SIS Login ID" if record.get("sis login id") else "ID")
+        unique.add(entry, number, id_column=id_column, canvas_column="ID", login_column="SIS Login ID")
+        entries.append(entry)
+    return entries
+
+
+def _unformula(name: str) -> str:
+    """A name as typed: Canvas exports names starting with '=' as ="...", to keep Excel from evaluating them."""
+    m = re.fullmatch(r'="(.*)"', name)
+    return m[1] if m else name
+
+
+def _timestamp(path: Path, row: int, text: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise RosterError(path, row, "submitted_at", f"{text!r} is not an ISO-8601 time; write it like "
+                                                     "2026-10-02T23:59:00+02:00") from None
+    if when.tzinfo is None:
+        raise RosterError(path, row, "submitted_at", f"{text!r} has no time zone; add one, e.g. "
+                                                     f"{when.isoformat()}+02:00 or {when.isoformat()}Z for UTC")
+    return when
+
+
+class _Unique:
+    """Rejects a second row with the same id, Canvas id or login: a file must match one student only."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.seen: dict[tuple[str, str], int] = {}
+
+    def add(self, entry: RosterEntry, row: int, id_column: str, canvas_column: str, login_column: str) -> None:
+        # Ids are compared as the folders they become (case-folded, for macOS and Windows).
+        keys = [(id_column, "student id", _safe_id(entry.student_id).casefold(), " (as a folder name, ignoring case)")]
+        if entry.canvas_id:
+            keys.append((canvas_column, "Canvas id", entry.canvas_id, ""))
+        if entry.sis_login:
+            keys.append((login_column, "login", entry.sis_login.casefold(), " (ignoring case)"))
+        for column, what, key, how in keys:
+            if (what, key) in self.seen:
+                raise RosterError(self.path, row, column,
+                                  f"duplicate {what} {key!r}{how}: row {self.seen[what, key]} has it too; "
+                                  "each student must appear once")
+            self.seen[what, key] = row
+
+
+def student_for(file: Path, roster: Roster | None) -> tuple[str, RosterEntry | None, LmsName | None]:
+    """The id a submission is graded under, with its roster entry and LMS name where known.
+
+    The roster's student id when the file matches a student; else, for a Canvas
+    file name, ``<lastfirst>_<user id>`` (the same for all of one student's
+    files, and distinct for two students of the same name); else intake's id
+    from the file name. Always a safe folder name.
+    """
+    file = Path(file)
+    lms = parse_lms_name(file.name)
+    entry = roster.match(file) if roster else None
+    if entry:
+        return _safe_id(entry.student_id), entry, lms
+    if lms:
+        return _safe_id(f"{lms.login}_{lms.user_id}" if lms.user_id else lms.login), None, lms
+    return intake.student_id(file), None, None
+
+
+# -- the Canvas gradebook import -----------------------------------------------
+
+CANVAS_IMPORT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+# Headers Canvas reads as something other than an assignment.
+_CANVAS_RESERVED = re.compile(r"^(Student|LastName|FirstName|ID|SIS User ID|SIS Login ID|Section|Integration ID|"
+                              r"Root Account|.*(Current|Final|Override) (Score|Points|Grade|Status).*)$")
+
+
+def _score_text(value: float | None) -> str:
+    """A number as Canvas's export writes it: at most two decimals, no trailing zeros; blank for none."""
+    if value is None:
+        return ""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _cell(text: str) -> str:
+    """Keeps spreadsheet programs from running a name as a formula, the way Canvas's export does."""
+    return f'="{text}"' if text.lstrip().startswith("=") else text
+
+
+def write_canvas_import(rows: Iterable[tuple[RosterEntry | None, str, float | None]], path: Path | str,
+                        assignment_column: str, points_possible: float) -> None:
+    """Write the CSV that Canvas's gradebook import accepts, for one assignment.
+
+    ``assignment_column`` is the header Canvas matches, best ``"<title> (<assignment id>)"``
+    as in Canvas's own export, e.g. ``"A1 (1234)"``; without the id Canvas
+    matches by title, or offers to create a new assignment. Canvas finds each
+    student by ID, then SIS User ID (written as the roster's student id), then
+    SIS Login ID. A student without a roster entry gets a row with only their
+    graded id, as the name: Canvas lists it as unmatched, for the instructor to
+    resolve rather than for this code to guess.
+    A score of None leaves the cell blank (Canvas then changes nothing).
+    Written to a temporary file and renamed, so a crash never leaves half a file.
+    """
+    path = Path(path)
+    column = assignment_column.strip()
+    if not column or _CANVAS_RESERVED.match(column):
+        raise ValueError(f"assignment column {assignment_column!r}: Canvas would not read this as an assignment; "
+                         "use the assignment's name and Canvas id, e.g. 'A1 (1234)'")
+    lines = [[*CANVAS_IMPORT_COLUMNS, column],
+             ["    Points Possible", "", "", "", "", _score_text(points_possible)]]
+    seen: set[str] = set()
+    for entry, student_id, score in rows:
+        if student_id in seen:
+            raise ValueError(f"student {student_id!r} appears twice; give one final score per student")
+        seen.add(student_id)
+        if entry:
+            # A student id that is only the login or Canvas id (a Canvas export without
+            # SIS ids) is not an SIS User ID; its own column carries it already.
+            sis_user_id = "" if entry.student_id in (entry.sis_login, entry.canvas_id) else entry.student_id
+            lines.append([_cell(entry.name or entry.student_id), entry.canvas_id,
+                          sis_user_id, entry.sis_login, entry.section, _score_text(score)])
+        else:
+            lines.append([_cell(student_id), "", "", "", "", _score_text(score)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(lines)
+    os.replace(tmp, path)
