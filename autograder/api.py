@@ -11,6 +11,7 @@ from autograder.execute import NotebookRun
 from autograder.grade import Bundle, place_notebook, public_checks, write_result
 from autograder.store import Store
 from autograder.results import GradingResult
+from autograder.roster import Roster
 from autograder.sandbox import Sandbox
 
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
@@ -47,21 +48,40 @@ def submissions_in(paths: list[Path]) -> list[Path]:
     return found
 
 
-def grade(assignment: str, submissions: list[Path], out: Path, student: str | None = None,
-          root: Path | None = None, isolate: bool | None = None, on_result=None, workers: int | None = None,
-          force: bool = False) -> list[GradingResult]:
-    """Grade files into ``out/<student>/`` and the gradebook in ``out``; a rerun grades only what is not done.
+def grade(assignment: str | None, submissions: list[Path], out: Path, student: str | None = None,
+          root: Path | None = None, isolate: bool | None = None, workers: int | None = None,
+          force: bool = False, regrade: tuple[str, ...] = (), scheduler: str | None = None,
+          otter_zip: Path | None = None, otter_timeout: float = 600.0, on_result=None,
+          log=lambda line: None, on_plan=None, calibration_from: Path | None = None,
+          roster: Path | None = None, canvas_column: str | None = None) -> batch.BatchReport:
+    """Grade files into ``out/<student>/`` and the class reports into ``out``.
 
-    Returns every stored result in ``out``. ``workers`` defaults to what the
-    machine's cores and memory allow at the spec's memory cap.
+    A rerun grades only what is not done (``force`` and ``regrade`` redo work).
+    ``workers`` defaults to what the machine's cores and memory allow at the
+    spec's memory cap; ``scheduler`` (``tcp://host:8786``) grades on a Dask
+    cluster instead. ``otter_zip`` grades a plain Otter assignment with Otter's
+    own runner (in our sandbox) instead of a dlgrade assignment.
+    ``calibration_from`` adopts another results folder's reference figures.
+    ``roster`` (a CSV: a class list or a Canvas gradebook export) maps files to
+    students and may carry submission times; ``canvas_column`` names the
+    assignment's column in ``canvas_import.csv`` (Canvas's "Name (id)").
     """
-    bundle = bundle_for(assignment, root)
+    if otter_zip is not None:
+        from autograder.otter_compat import OtterBundle
+
+        bundle = OtterBundle.load(Path(otter_zip), timeout_s=otter_timeout)
+    elif assignment is None:
+        raise ValueError("name the assignment to grade (or give --otter-zip)")
+    else:
+        bundle = bundle_for(assignment, root)
     files = submissions_in([Path(s) for s in submissions])
     if student and len(files) != 1:
         raise ValueError("--student names one submission; more than one was given")
     workers = workers if workers and workers > 0 else batch.default_workers(bundle.spec.limits.memory_mb)
-    return batch.run(bundle, files, out, workers=workers, student=student, isolate=isolate, force=force,
-                     on_result=on_result)
+    return batch.run(bundle, files, Path(out), workers=workers, scheduler=scheduler, student=student,
+                     isolate=isolate, force=force, regrade=tuple(regrade), on_result=on_result, log=log,
+                     on_plan=on_plan, calibration_from=calibration_from,
+                     roster=Roster.load(Path(roster)) if roster else None, canvas_column=canvas_column)
 
 
 def report(out: Path) -> list[GradingResult]:
@@ -71,9 +91,10 @@ def report(out: Path) -> list[GradingResult]:
         raise ValueError(f"{store_file}: no gradebook here; grade into {out} first")
     with Store(store_file) as store:
         results = store.results()
+        column = store.get_meta("canvas_column")
     for result in results:
         write_result(result, Path(out))
-    batch.write_class_reports(results, Path(out))
+    batch.write_class_reports(results, Path(out), column)
     return results
 
 

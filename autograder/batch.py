@@ -1,22 +1,53 @@
-"""Many submissions: a process pool of graders, each result stored the moment it is done.
+"""Many submissions: graders in parallel (local processes or a Dask cluster), each result stored when done.
 
-Run the same command again after a crash or a kill and only what is missing,
-changed, or broke is graded again (``force`` grades everything).
+A batch runs in four steps:
+
+1. ``plan``: which files need grading. A stored result for the same student
+   and the same file bytes (sha256) is kept; ``force`` and ``regrade`` redo
+   work on purpose. Run the same command after a crash or a SIGKILL and only
+   what is missing, changed or broke is graded again.
+2. ``calibrate``: the reference figures (``@reference_figure`` in the hidden
+   tests, e.g. the reference solution's training time) are measured once, at
+   the start, before any submission runs, and kept in the store under the
+   machine's fingerprint and the bundle's digest. Every grader of the batch
+   judges against the same figures.
+3. Grading: in this process (one worker), in a pool of worker processes each
+   holding one ``Grader``, or as tasks on a Dask cluster. A worker process that
+   dies takes only the submission it held with it: that submission is tried
+   once more in a new worker and then marked, and the batch goes on.
+4. Each finished result is put into the store (one SQLite transaction) the
+   moment it arrives, then ``gradebook.csv``, ``canvas_import.csv`` and
+   ``summary.html`` are written from the store.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import atexit
+import collections
+import contextlib
 import dataclasses
+import datetime as dt
 import multiprocessing
+import multiprocessing.connection
+import threading
+import time
+import traceback
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from autograder import hardware, intake
-from autograder.grade import Bundle, Grader, failed_result
+from autograder.grade import Bundle, Grader, calibration_key, failed_result, write_result
+from autograder.judge import load_hidden
+from autograder.late import submission_time
 from autograder.reports import write_summary
 from autograder.results import GradingResult
+from autograder.roster import LmsName, Roster, RosterEntry, student_for, write_canvas_import
+from autograder.sandbox import sweep_stale
+from autograder.spec import Assignment
 from autograder.store import Store, file_hash, write_gradebook
+
+#: A submission whose grading process died this many times is marked, not tried again.
+MAX_ATTEMPTS = 2
 
 
 @dataclasses.dataclass
@@ -24,6 +55,20 @@ class Job:
     path: Path
     student: str
     sha256: str
+    entry: RosterEntry | None = None  # the student's row in the roster
+    lms: LmsName | None = None  # what an LMS download's file name says
+    attempts: int = 0
+
+
+@dataclasses.dataclass
+class BatchReport:
+    """What one run of a batch did, and every result the store now holds."""
+
+    results: list[GradingResult]  # everyone in the store, old and new
+    new: list[GradingResult]  # graded by this run
+    kept: int  # already graded and unchanged
+    calibration: dict[str, float]
+    seconds: float
 
 
 def default_workers(memory_mb: int) -> int:
@@ -33,77 +78,376 @@ def default_workers(memory_mb: int) -> int:
     return max(1, min(machine.get("cores") or 1, by_memory))
 
 
-def plan(files: list[Path], store: Store, student: str | None = None, force: bool = False) -> tuple[list[Job], list[str]]:
-    """The jobs to run, and the students whose stored results are still current."""
-    jobs, done, seen = [], [], {}
+def plan(files: list[Path], store: Store, student: str | None = None, force: bool = False,
+         regrade: tuple[str, ...] = (), roster: Roster | None = None,
+         log: Callable[[str], None] = lambda line: None) -> tuple[list[Job], list[str]]:
+    """The jobs to run, and the students whose stored results are kept.
+
+    Ids come from the roster, the LMS's file name or the file name (see
+    ``roster.student_for``). Of one student's several LMS files (Canvas's
+    ``-1``, ``-2`` re-submissions) the newest is graded; two plain files
+    that map to one id (alice.ipynb, alice.zip) are both graded, as alice and
+    alice-2, so that neither result overwrites the other.
+    """
+    candidates: dict[str, list[Job]] = {}
     for f in files:
-        ident = student or intake.student_id(f)
-        seen[ident] = seen.get(ident, 0) + 1
-        if seen[ident] > 1:  # alice.ipynb and alice.zip: both graded, neither overwritten
-            ident = f"{ident}-{seen[ident]}"
-        sha = file_hash(f)
-        if not force and store.current(ident, sha):
-            done.append(ident)
+        ident, entry, lms = student_for(f, roster)
+        ident = student or ident
+        candidates.setdefault(ident, []).append(Job(f, ident, "", entry, lms))
+    chosen: list[Job] = []
+    for ident, group in candidates.items():
+        if len(group) > 1 and all(job.lms for job in group):
+            group.sort(key=lambda job: int(job.lms.submission_id or 0))
+            for older in group[:-1]:
+                log(f"{ident}: {older.path.name} is superseded by {group[-1].path.name}; grading the newer one")
+            group = group[-1:]
+        for n, job in enumerate(group, start=1):
+            if n > 1:
+                job.student = f"{ident}-{n}"
+            chosen.append(job)
+    jobs, kept = [], []
+    for job in chosen:
+        job.sha256 = file_hash(job.path)
+        if not force and job.student not in regrade and store.current(job.student, job.sha256):
+            kept.append(job.student)
         else:
-            jobs.append(Job(f, ident, sha))
-    return jobs, done
+            jobs.append(job)
+    unknown = set(regrade) - {j.student for j in jobs} - set(kept)
+    if unknown:
+        raise ValueError(f"--regrade {', '.join(sorted(unknown))}: no such student among the submissions given")
+    return jobs, kept
 
 
-_grader: Grader | None = None
+def annotate(result: GradingResult, job: Job, spec: Assignment) -> GradingResult:
+    """Who the student is (roster, LMS name) and any late penalty, decided by the batch from the spec."""
+    identity: dict[str, Any] = {}
+    if job.entry is not None:
+        identity = {"name": job.entry.name, "canvas_id": job.entry.canvas_id, "sis_login": job.entry.sis_login,
+                    "section": job.entry.section, "email": job.entry.email}
+    if job.lms is not None:
+        identity.setdefault("canvas_id", job.lms.user_id)
+        identity["canvas_id"] = identity["canvas_id"] or job.lms.user_id
+        identity["lms_late"] = job.lms.late
+    result.identity = {k: v for k, v in identity.items() if v not in ("", None)}
+    policy = getattr(spec, "late", None)
+    if policy is None or result.status != "graded":
+        return result
+    stamp = dt.datetime.fromisoformat(result.submitted_at) if result.submitted_at else None
+    zip_time = stamp if result.time_source == "zip" else None
+    if zip_time is not None and zip_time.tzinfo is None:  # zips keep local time: the course's, the deadline's
+        zip_time = zip_time.replace(tzinfo=policy.deadline.tzinfo)
+    file_time = stamp if result.time_source == "file" and policy.trust_file_times else None
+    when, source = submission_time(job.entry, zip_time, file_time)
+    assessment = policy.assess(when, result.score)
+    note = assessment.note
+    if when is None:
+        note = ("no trustworthy submission time (a file's own time is reset by downloads): no late penalty; "
+                "give a roster with submitted_at to apply the late policy")
+        if job.lms is not None and job.lms.late:
+            note = "the LMS marks this submission LATE, but its time is unknown: " + note
+    result.late = {"submitted_at": when.isoformat() if when else None, "time_source": source,
+                   "hours_late": round(assessment.hours_late, 3), "penalty_percent": assessment.penalty_percent,
+                   "penalty_points": round(assessment.penalty_points, 6), "note": note}
+    return result
 
 
-def _start_worker(bundle: Bundle, calibration: Path, isolate: bool | None) -> None:
-    global _grader
-    _grader = Grader(bundle, calibration_file=calibration, isolate=isolate)
+# -- graders ------------------------------------------------------------------
 
 
-def _grade_one(job: Job, out: Path) -> dict:
+def make_grader(bundle: Any, calibration: dict[str, dict], isolate: bool | None):
+    """A grader for a dlgrade bundle, or for an Otter autograder zip (``otter_compat.OtterBundle``)."""
+    if not isinstance(bundle, Bundle):
+        from autograder.otter_compat import OtterGrader
+
+        return OtterGrader(bundle, isolate=isolate)
+    # Figures measured on another machine are no use here: the grader measures its own.
+    return Grader(bundle, calibration.get(calibration_key(bundle)), isolate=isolate)
+
+
+def grade_one(grader, job: Job, out: Path) -> dict:
+    """Grade one job; a fault of ours or the machine's is recorded as its result, never raised."""
     try:
-        result = _grader.grade(job.path, out, student=job.student)
-    except Exception as e:  # a fault of ours or the machine's: record it, grade the rest
-        result = failed_result(_grader.spec, job.path, out, job.student, e)
+        result = grader.grade(job.path, out, student=job.student)
+    except Exception as e:
+        result = failed_result(grader.spec, job.path, out, job.student, e)
     return result.to_dict()
 
 
-def run(bundle: Bundle, files: list[Path], out: Path, workers: int = 1, student: str | None = None,
-        isolate: bool | None = None, force: bool = False,
-        on_result: Callable[[GradingResult], None] | None = None) -> list[GradingResult]:
-    """Grade ``files`` into ``out``; returns every student's stored result, old and new."""
+def calibrate(bundle: Any, store: Store, jobs: list[Job], isolate: bool | None,
+              log: Callable[[str], None], calibration_from: Path | None = None) -> dict[str, dict]:
+    """The reference figures for this batch, by calibration key: from the store, or measured now.
+
+    ``calibration_from`` names another results folder whose figures (for this
+    machine and bundle) this batch adopts, so that two batches, e.g. two
+    sections of one class, are judged against the very same figures.
+    """
+    if not isinstance(bundle, Bundle) or not bundle.reference.exists():
+        return {}
+    key = calibration_key(bundle)
+    known = store.calibration(key) or {}
+    if calibration_from is not None:
+        other = Path(calibration_from) / "gradebook.sqlite"
+        if not other.exists():
+            raise ValueError(f"--calibration-from {calibration_from}: no gradebook.sqlite there")
+        with Store(other) as theirs:
+            adopted = theirs.calibration(key)
+        if adopted is None:
+            raise ValueError(f"--calibration-from {calibration_from}: it holds no reference figures for this "
+                             "machine and this build of the assignment; grade without it to measure them")
+        store.put_calibration(key, adopted, 0.0)
+        log(f"using the reference figures of {calibration_from}: "
+            + ", ".join(f"{k} = {v:.3g} s" for k, v in sorted(adopted.items())))
+        known = adopted
+    figures = load_hidden(bundle.spec, bundle.root / "hidden").figures
+    missing = [f for f in figures if f not in known]
+    if not missing or not any(_gradable(job, bundle) for job in jobs):
+        return {key: known} if known else {}
+    log(f"calibrating: measuring the reference solution on this machine ({', '.join(missing)}) ...")
+    started = time.monotonic()
+    with Grader(bundle, known, isolate=isolate) as grader:
+        values = grader.calibration.measure_all()
+        failure = grader.calibration.failure
+    seconds = time.monotonic() - started
+    if failure:
+        log(f"calibration failed: {failure}; the checks that need it are not graded")
+        return {key: values}
+    store.put_calibration(key, values, seconds)
+    log(f"calibrated in {seconds:.0f} s: " + ", ".join(f"{k} = {v:.3g} s" for k, v in sorted(values.items())))
+    return {key: values}
+
+
+def _gradable(job: Job, bundle: Bundle) -> bool:
+    try:
+        intake.load(job.path, bundle.spec.notebook)
+        return True
+    except intake.IntakeError:
+        return False
+
+
+# -- running ------------------------------------------------------------------
+
+
+def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: str | None = None,
+        student: str | None = None, isolate: bool | None = None, force: bool = False,
+        regrade: tuple[str, ...] = (), on_result: Callable[[GradingResult], None] | None = None,
+        log: Callable[[str], None] = lambda line: None, on_plan: Callable[[int, int], None] | None = None,
+        calibration_from: Path | None = None, roster: Roster | None = None,
+        canvas_column: str | None = None) -> BatchReport:
+    """Grade ``files`` into ``out``; see the module's docstring for the steps."""
+    started = time.monotonic()
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    calibration = out / "calibration.json"
-    with Store(out / "gradebook.sqlite") as store:
-        jobs, _ = plan(files, store, student, force)
-        if workers <= 1 or len(jobs) <= 1:
-            _start_worker(bundle, calibration, isolate)
-            try:
-                for job in jobs:
-                    _finish(GradingResult.from_dict(_grade_one(job, out)), job, store, on_result)
-            finally:
-                _grader.close()
+    swept = sweep_stale()  # what an earlier batch killed with SIGKILL left in /tmp
+    if swept:
+        log(f"removed {swept} sandbox folder(s) left behind by graders that were killed")
+    new: list[GradingResult] = []
+    client = _dask_client(scheduler) if scheduler else None  # an unreachable cluster fails before any work
+    with contextlib.ExitStack() as stack, Store(out / "gradebook.sqlite") as store:
+        if client is not None:
+            stack.enter_context(client)
+        jobs, kept = plan(files, store, student, force, tuple(regrade), roster, log)
+        if canvas_column:
+            store.set_meta("canvas_column", canvas_column)
+        calibration = calibrate(bundle, store, jobs, isolate, log, calibration_from) if jobs else {}
+        if on_plan:
+            on_plan(len(jobs), len(kept))
+
+        def finish(job: Job, data: dict) -> None:
+            result = annotate(GradingResult.from_dict(data), job, bundle.spec)
+            if result.identity or result.late:  # the student's files say it too
+                write_result(result, out)
+            store.put(result, job.sha256)
+            new.append(result)
+            if on_result:
+                on_result(result)
+
+        if client is not None:
+            _run_dask(client, bundle, jobs, out, calibration, isolate, finish)
+        elif workers <= 1 or len(jobs) <= 1:
+            _run_here(bundle, jobs, out, calibration, isolate, finish)
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                                        initializer=_start_worker, initargs=(bundle, calibration, isolate)) as pool:
-                futures = {pool.submit(_grade_one, job, out): job for job in jobs}
-                for future in cf.as_completed(futures):
-                    job = futures[future]
-                    try:
-                        result = GradingResult.from_dict(future.result())
-                    except Exception as e:  # the worker itself died: mark it, a rerun grades it again
-                        result = failed_result(bundle.spec, job.path, out, job.student, e)
-                    _finish(result, job, store, on_result)
+            _run_pool(min(workers, len(jobs)), bundle, jobs, out, calibration, isolate, finish)
         results = store.results()
-    write_class_reports(results, out)
-    return results
+        column = store.get_meta("canvas_column")
+    write_class_reports(results, out, column)
+    figures = next(iter(calibration.values()), {})
+    return BatchReport(results, new, len(kept), figures, time.monotonic() - started)
 
 
-def write_class_reports(results: list[GradingResult], out: Path) -> None:
+def _run_here(bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish) -> None:
+    grader = make_grader(bundle, calibration, isolate)
+    try:
+        for job in jobs:
+            finish(job, grade_one(grader, job, out))
+    finally:
+        grader.close()
+
+
+def _worker_main(conn, bundle, calibration: dict, isolate, out: Path) -> None:
+    """A grading process: one grader, jobs in through ``conn``, results out; None ends it."""
+    try:
+        grader = make_grader(bundle, calibration, isolate)
+    except BaseException:
+        conn.send(("fatal", traceback.format_exc(limit=5)))
+        return
+    try:
+        while True:
+            try:
+                job = conn.recv()
+            except EOFError:  # the batch is gone
+                return
+            if job is None:
+                return
+            conn.send(("result", grade_one(grader, job, out)))
+    finally:
+        grader.close()
+
+
+def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish) -> None:
+    """``n`` worker processes; each holds one job at a time, so a death costs only that job."""
+    ctx = multiprocessing.get_context("spawn")
+    pending = collections.deque(jobs)
+    workers: dict[Any, list] = {}  # parent end of the pipe -> [process, job or None]
+
+    def spawn() -> None:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child, bundle, calibration, isolate, out),
+                           name="dlgrade-worker")
+        proc.start()
+        child.close()
+        workers[parent] = [proc, None]
+
+    def feed(conn) -> None:
+        job = pending.popleft() if pending else None
+        workers[conn][1] = job
+        try:
+            conn.send(job)
+        except (BrokenPipeError, OSError):  # it just died; its sentinel says so next
+            pass
+
+    def lost(conn) -> None:
+        proc, job = workers.pop(conn)
+        conn.close()
+        proc.join(timeout=5)
+        if job is not None:
+            job.attempts += 1
+            if job.attempts < MAX_ATTEMPTS:
+                pending.appendleft(job)
+            else:
+                error = RuntimeError(f"the grading process died {job.attempts} times on this submission "
+                                     f"(last exit code {proc.exitcode})")
+                finish(job, failed_result(bundle.spec, job.path, out, job.student, error).to_dict())
+        if pending:
+            spawn()
+            feed(list(workers)[-1])
+
+    try:
+        for _ in range(n):
+            spawn()
+        for conn in list(workers):
+            feed(conn)
+        while any(job is not None for _, job in workers.values()):
+            sentinels = {proc.sentinel: conn for conn, (proc, _) in workers.items()}
+            for ready in multiprocessing.connection.wait([*workers, *sentinels]):
+                conn = sentinels.get(ready, ready)
+                if conn not in workers:
+                    continue
+                try:
+                    kind, payload = conn.recv()
+                except (EOFError, OSError):
+                    lost(conn)
+                    continue
+                if kind == "fatal":
+                    raise RuntimeError(f"a grading process could not start:\n{payload}")
+                job = workers[conn][1]
+                finish(job, payload)
+                feed(conn)
+    finally:
+        for conn, (proc, _) in list(workers.items()):
+            try:
+                conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for conn, (proc, _) in list(workers.items()):
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+# -- Dask ---------------------------------------------------------------------
+
+_dask_graders = threading.local()
+_all_dask_graders: list = []
+
+
+def _grade_on_dask_worker(bundle, job: Job, out: str, calibration: dict, isolate) -> dict:
+    """A Dask task: grade one job with this worker thread's grader (made on first use, kept)."""
+    key = (str(getattr(bundle, "root", "")), getattr(bundle, "digest", ""), isolate)
+    graders = getattr(_dask_graders, "by_bundle", None)
+    if graders is None:
+        graders = _dask_graders.by_bundle = {}
+    if key not in graders:
+        graders[key] = make_grader(bundle, calibration, isolate)
+        _all_dask_graders.append(graders[key])
+    return grade_one(graders[key], job, Path(out))
+
+
+@atexit.register
+def _close_dask_graders() -> None:
+    for grader in _all_dask_graders:
+        grader.close()
+
+
+def _dask_client(scheduler: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError("--scheduler needs Dask's distributed package: pip install distributed") from None
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise ValueError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({e})") from None
+
+
+def _run_dask(client, bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish) -> None:
+    """Every job as a task on the cluster; a lost worker's tasks are rescheduled by Dask.
+
+    The bundle, the submissions and ``out`` must be at the same paths on every
+    worker (one machine, or a shared file system); results come back to this
+    process, which stores them.
+    """
+    from distributed import as_completed
+
+    futures = {}
+    for job in jobs:
+        future = client.submit(_grade_on_dask_worker, bundle, job, str(out), calibration, isolate,
+                               key=f"dlgrade-{job.student}-{job.sha256[:12]}", pure=False, retries=1)
+        futures[future] = job
+    for future in as_completed(futures):
+        job = futures[future]
+        try:
+            data = future.result()
+        except Exception as e:  # the task kept failing, or its workers kept dying
+            data = failed_result(bundle.spec, job.path, out, job.student, e).to_dict()
+        finish(job, data)
+
+
+def write_class_reports(results: list[GradingResult], out: Path, canvas_column: str | None = None) -> None:
+    """gradebook.csv, canvas_import.csv and summary.html, from every stored result."""
     write_gradebook(results, out / "gradebook.csv")
+    if results:
+        column = canvas_column or results[0].assignment
+        possible = max(r.possible for r in results)
+        rows = [(_entry_of(r), r.student, r.final_score if r.status == "graded" else None) for r in results]
+        write_canvas_import(rows, out / "canvas_import.csv", column, possible)
     write_summary(results, out / "summary.html")
 
 
-def _finish(result: GradingResult, job: Job, store: Store, on_result) -> None:
-    store.put(result, job.sha256)
-    if on_result:
-        on_result(result)
-
+def _entry_of(result: GradingResult) -> RosterEntry | None:
+    """The roster entry a stored result remembers, for the Canvas import."""
+    who = result.identity
+    if not who:
+        return None
+    return RosterEntry(student_id=result.student, name=who.get("name", ""), canvas_id=who.get("canvas_id", ""),
+                       sis_login=who.get("sis_login", ""), section=who.get("section", ""))

@@ -10,16 +10,8 @@ from pathlib import Path
 from autograder import api
 from autograder.build import BuildError
 from autograder.intake import IntakeError
+from autograder.progress import Progress, closing_summary
 from autograder.spec import SpecError
-
-
-def _print_result(result) -> None:
-    status = result.summary_line()
-    where = f"{result.student}: {status}"
-    if result.status == "graded":
-        per_q = " ".join(f"{q.name}={q.score:g}/{q.max_score:g}" for q in result.questions)
-        where += f"   [{per_q}]  ({result.seconds.get('total', 0):.0f} s)"
-    print(where, flush=True)
 
 
 def cmd_build(args) -> int:
@@ -37,26 +29,54 @@ def cmd_build(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    files = api.submissions_in(args.submissions)
+    if args.otter_zip:
+        assignment, given = None, args.items
+    else:
+        if len(args.items) < 2:
+            print("dlgrade grade: give the assignment and at least one submission file or folder "
+                  "(or --otter-zip AG.zip and submissions)", file=sys.stderr)
+            return 2
+        assignment, given = args.items[0], args.items[1:]
+    paths = [Path(p) for p in given]
+    files = api.submissions_in(paths)
     if not files:
-        print("nothing to grade: no .ipynb or .zip files among " + ", ".join(map(str, args.submissions)),
-              file=sys.stderr)
+        print("nothing to grade: no .ipynb or .zip files among " + ", ".join(map(str, paths)), file=sys.stderr)
         return 2
-    graded = []
+    mode = "quiet" if args.quiet else "auto"
+    state: dict = {}
 
-    def show(result) -> None:
-        graded.append(result)
-        _print_result(result)
+    def on_plan(todo: int, kept: int) -> None:
+        state["progress"] = Progress(todo, mode)
+        if not args.quiet:
+            print(f"{todo} submission(s) to grade" + (f", {kept} already graded and unchanged" if kept else ""),
+                  flush=True)
+            state["progress"].draw()
 
-    results = api.grade(args.assignment, files, args.output, student=args.student, root=args.root,
-                        isolate=False if args.no_sandbox else None, on_result=show,
-                        workers=args.workers, force=args.force)
-    unchanged = len(files) - len(graded)
-    if unchanged > 0:
-        print(f"{unchanged} submission(s) already graded and unchanged: kept (--force grades them again)")
-    print(f"results in {args.output}/<student>/ (results.json, feedback.html, executed.ipynb); "
-          f"gradebook: {args.output / 'gradebook.csv'}")
-    return 0 if results else 2
+    def log(line: str) -> None:
+        if not args.quiet:
+            progress = state.get("progress")
+            if progress:
+                progress.close()
+            print(line, flush=True)
+            if progress:
+                progress.draw()
+
+    def on_result(result) -> None:
+        state["progress"].update(result)
+
+    report = api.grade(assignment, paths, args.output, student=args.student, root=args.root,
+                       isolate=False if args.no_sandbox else None, workers=args.workers, force=args.force,
+                       regrade=tuple(args.regrade or ()), scheduler=args.scheduler, otter_zip=args.otter_zip,
+                       otter_timeout=args.timeout, on_result=on_result, log=log, on_plan=on_plan,
+                       calibration_from=args.calibration_from, roster=args.roster,
+                       canvas_column=args.canvas_column)
+    if "progress" in state:
+        state["progress"].close()
+    if not args.quiet:
+        print(closing_summary(report.new, report.results, report.kept))
+        print(f"results in {args.output}/<student>/ (results.json, feedback.html, executed.ipynb); "
+              f"gradebook: {args.output / 'gradebook.csv'}; class summary: {args.output / 'summary.html'}")
+    return 0 if report.results else 2
 
 
 def cmd_report(args) -> int:
@@ -89,9 +109,14 @@ def cmd_demo(args) -> int:
         files = api.submissions_in([examples])
         print(f"== {assignment}: grading {len(files)} example submissions from {examples}", flush=True)
         started = time.perf_counter()
-        api.grade(assignment, files, out / assignment, root=root, on_result=_print_result, force=True)
+        progress = Progress(len(files), "lines")
+        roster = examples / "roster.csv"
+        report = api.grade(assignment, files, out / assignment, root=root, on_result=progress.update,
+                           log=print, force=True, roster=roster if roster.exists() else None)
+        print(closing_summary(report.new, report.results, report.kept))
         print(f"== {assignment}: done in {time.perf_counter() - started:.0f} s; class summary for TAs: "
-              f"{out / assignment / 'summary.html'}; gradebook: {out / assignment / 'gradebook.csv'}; feedback reports:")
+              f"{out / assignment / 'summary.html'}; gradebook: {out / assignment / 'gradebook.csv'} "
+              f"(Canvas import: {out / assignment / 'canvas_import.csv'}); feedback reports:")
         for f in files:
             print(f"   {out / assignment / api.intake.student_id(f) / 'feedback.html'}")
     return 0
@@ -107,14 +132,32 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--check", action="store_true", help="exit 1 if student_template/ is not what a build makes")
     b.set_defaults(func=cmd_build)
 
-    g = sub.add_parser("grade", help="grade submissions (.ipynb or grader.export() zips, or folders of them)")
-    g.add_argument("assignment")
-    g.add_argument("submissions", nargs="+", type=Path)
+    g = sub.add_parser(
+        "grade", help="grade submissions (.ipynb or grader.export() zips, or folders of them)",
+        usage="dlgrade grade ASSIGNMENT SUBMISSION... -o OUT [options]\n"
+              "       dlgrade grade --otter-zip AG.zip SUBMISSION... -o OUT [options]")
+    g.add_argument("items", nargs="+", metavar="ASSIGNMENT SUBMISSION",
+                   help="the assignment id (or a built bundle folder), then files or folders of submissions")
     g.add_argument("-o", "--output", type=Path, required=True, help="results folder")
     g.add_argument("--student", help="the student id (default: the file name's stem)")
     g.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap (unsafe; recorded in results)")
     g.add_argument("--workers", type=int, help="graders in parallel (default: what cores and memory allow)")
+    g.add_argument("--scheduler", metavar="tcp://HOST:8786", help="grade on this Dask cluster instead of here")
     g.add_argument("--force", action="store_true", help="grade again even what is already graded and unchanged")
+    g.add_argument("--regrade", action="append", metavar="STUDENT",
+                   help="grade this student's submission again even if unchanged (repeatable)")
+    g.add_argument("--roster", type=Path, metavar="CSV",
+                   help="class list (student_id, name, canvas_id, login, submitted_at, ...) or a Canvas gradebook "
+                        "export: maps LMS file names to students and gives submission times for late penalties")
+    g.add_argument("--canvas-column", metavar="'A1 (1234)'",
+                   help="the assignment's column in canvas_import.csv, as Canvas names it (default: the assignment id)")
+    g.add_argument("--calibration-from", type=Path, metavar="OUT",
+                   help="judge against the reference figures another results folder measured (same machine)")
+    g.add_argument("--quiet", action="store_true", help="no progress and no summary; the exit code tells")
+    g.add_argument("--otter-zip", type=Path, metavar="AG.zip",
+                   help="grade a plain Otter assignment: its autograder zip, run by Otter's own runner in our sandbox")
+    g.add_argument("--timeout", type=float, default=600.0,
+                   help="with --otter-zip: seconds each submission may run (default 600)")
     g.set_defaults(func=cmd_grade)
 
     r = sub.add_parser("report", help="rebuild feedback, results.json, gradebook.csv and summary.html from the store")
@@ -137,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SpecError, BuildError, IntakeError, ValueError) as e:
+    except (SpecError, BuildError, IntakeError, ValueError) as e:  # RosterError is a ValueError
         print(f"dlgrade: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

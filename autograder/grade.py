@@ -13,7 +13,7 @@ import nbformat
 
 from autograder import hardware, intake
 from autograder.execute import NotebookRun
-from autograder.judge import Calibration, Handle, SubmissionError, judge, load_tests
+from autograder.judge import Calibration, Handle, SubmissionError, judge, load_hidden
 from autograder.reports import write_feedback
 from autograder.results import GradingResult, write_json
 from autograder.sandbox import Sandbox
@@ -51,6 +51,11 @@ class Bundle:
         return json.loads(manifest.read_text()).get("digest", "") if manifest.exists() else ""
 
 
+def calibration_key(bundle: Bundle) -> str:
+    """Reference figures hold for one machine and one build of the bundle."""
+    return f"{hardware.fingerprint()}/{bundle.digest}"
+
+
 def place_notebook(sandbox: Sandbox, nb: nbformat.NotebookNode, name: str) -> None:
     # Under the assignment's own file name: otter.Notebook("a1.ipynb") reads it.
     path = sandbox.workdir / name
@@ -79,17 +84,22 @@ def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
 
 
 class Grader:
-    """Grades submissions of one bundle; holds the calibration (reference timings) between them."""
+    """Grades submissions of one bundle; holds the calibration (reference figures) between them.
 
-    def __init__(self, bundle: Bundle, calibration_file: Path | None = None, isolate: bool | None = None):
+    ``calibration`` are figures a batch measured at its start (see
+    ``calibration_key``); without them, the reference is measured when a test
+    first needs it.
+    """
+
+    def __init__(self, bundle: Bundle, calibration: dict[str, float] | None = None, isolate: bool | None = None):
         self.bundle = bundle
         self.spec = bundle.spec
         self.isolate = isolate
-        self.tests = load_tests(self.spec, bundle.root / "hidden")
+        hidden = load_hidden(self.spec, bundle.root / "hidden")
+        self.tests = hidden.tests
         self._exit = contextlib.ExitStack()
-        key = f"{hardware.fingerprint()}/{bundle.digest}"
         start_ref = self._start_reference if bundle.reference.exists() else None
-        self.calibration = Calibration(calibration_file, key, start_ref)
+        self.calibration = Calibration(calibration, start_ref, hidden.figures)
 
     def close(self) -> None:
         self._exit.close()
@@ -121,12 +131,9 @@ class Grader:
         """Grade one file and write ``out/<student>/``: results.json, feedback.html, executed.ipynb."""
         started = time.perf_counter()
         common = dict(machine=hardware.machine(), fingerprint=hardware.fingerprint(), source=str(path))
-        try:
-            sub = intake.load(path, self.spec.notebook, student)
-        except intake.IntakeError as e:
-            result = GradingResult.assemble(self.spec, [], {}, student=student or intake.student_id(Path(path)),
-                                            status="rejected", message=str(e), **common)
-            return self._write(result, out, None, started)
+        sub, rejected = load_submission(self.spec, path, student, common)
+        if rejected is not None:
+            return self._write(rejected, out, None, started)
         sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
         try:
             # Placed before the kernel starts, so that nothing of the submission's can be in the way.
@@ -151,6 +158,7 @@ class Grader:
                 self.spec, tests, public, student=sub.student, status="graded", cells=run.cells, plots=plots,
                 isolation=isolation, gpu=gpu, calibration=dict(self.calibration.values),
                 submitted_at=sub.submitted_at.isoformat() if sub.submitted_at else None,
+                time_source=sub.time_source,
                 seconds={"notebook": notebook_seconds, "judge": time.perf_counter() - judge_start}, **common,
             )
             return self._write(result, out, run.executed, started)
@@ -158,6 +166,16 @@ class Grader:
     def _write(self, result: GradingResult, out: Path, executed, started: float) -> GradingResult:
         result.seconds["total"] = time.perf_counter() - started
         return write_result(result, out, executed)
+
+
+def load_submission(spec: Assignment, path: Path, student: str | None,
+                    common: dict) -> tuple[intake.Submission | None, GradingResult | None]:
+    """The submission, or else the ``rejected`` result that says why it cannot be graded."""
+    try:
+        return intake.load(path, spec.notebook, student), None
+    except intake.IntakeError as e:
+        return None, GradingResult.assemble(spec, [], {}, student=student or intake.student_id(Path(path)),
+                                            status="rejected", message=str(e), **common)
 
 
 def write_result(result: GradingResult, out: Path, executed=None) -> GradingResult:

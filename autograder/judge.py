@@ -68,6 +68,21 @@ def test_case(points: float = 1, hidden: bool = True, hint: str = "", name: str 
 test_case.__test__ = False  # not a pytest test, despite the name
 
 
+def reference_figure(name: str):
+    """Mark ``fn(reference_handle) -> float`` as a figure measured on the reference solution.
+
+    Every declared figure is measured once at the start of a batch, on a quiet
+    machine, before any submission runs; hidden tests read it with
+    ``ctx.reference(name)``.
+    """
+
+    def mark(fn: Callable[["Handle"], float]) -> Callable:
+        fn.__dlgrade_figure__ = name
+        return fn
+
+    return mark
+
+
 class SubmissionError(AssertionError):
     """The submission's code failed while the judge used it; the message is for the student."""
 
@@ -488,8 +503,12 @@ class Context:
         seed = int.from_bytes(f"{self.spec.id}/{self.question.name}/{salt}".encode()[:32].ljust(32, b"\0"), "little")
         return np.random.default_rng(seed % 2**63)
 
-    def reference(self, key: str, measure: Callable[[Handle], float]) -> float:
-        """A figure measured on the reference solution on this machine, once per batch (cached)."""
+    def reference(self, key: str, measure: Callable[[Handle], float] | None = None) -> float:
+        """A figure measured on the reference solution on this machine, once per batch.
+
+        ``key`` names a ``@reference_figure`` of the hidden tests; an ad-hoc
+        ``measure`` is run on first use instead (within one grader process).
+        """
         return self.calibration.get(key, measure)
 
     def time_here(self, fn: Callable, *args, n: int = 5, warmup: int = 1) -> float:
@@ -505,60 +524,69 @@ class Context:
 
 
 class Calibration:
-    """Reference figures (e.g. the reference solution's training time) per machine and bundle."""
+    """Figures measured on the reference solution on this machine (e.g. its training time).
 
-    def __init__(self, store: Path | None, key: str, start_reference: Callable[[], Handle] | None):
-        self.store = store
-        self.key = key
+    A batch measures every declared figure once, at its start (``measure_all``),
+    and hands the values to its graders; a figure a test asks for that was not
+    declared is measured when first needed. Time spent measuring is never
+    charged to a submission.
+    """
+
+    def __init__(self, values: dict[str, float] | None = None,
+                 start_reference: Callable[[], Handle] | None = None,
+                 figures: dict[str, Callable[[Handle], float]] | None = None):
+        self.values: dict[str, float] = dict(values or {})
+        self.figures = dict(figures or {})
         self._start_reference = start_reference
         self._handle: Handle | None = None
-        self._failure: str | None = None
+        self.failure: str | None = None
         self.spent = 0.0  # seconds spent measuring the reference, which no submission's budget pays for
-        self.values: dict[str, float] = {}
-        if store and store.exists():
-            try:
-                self.values = json.loads(store.read_text()).get(key, {})
-            except (OSError, ValueError):
-                self.values = {}
 
-    def get(self, name: str, measure: Callable[[Handle], float]) -> float:
+    def get(self, name: str, measure: Callable[[Handle], float] | None = None) -> float:
         if name not in self.values:
+            measure = measure or self.figures.get(name)
+            if measure is None:
+                raise NotGraded(f"the reference figure {name!r} is not declared by any hidden test file "
+                                "(@reference_figure)")
             if self._start_reference is None:
                 raise NotGraded("no reference solution is available to calibrate against")
-            if self._failure:
-                raise NotGraded(self._failure)
+            if self.failure:
+                raise NotGraded(self.failure)
             started = time.monotonic()
             try:
                 if self._handle is None:
                     self._handle = self._start_reference()
                 self.values[name] = float(measure(self._handle))
             except Exception as e:  # the reference's fault, never the student's
-                self._failure = f"the reference solution could not be measured here: {_first_line(str(e))}"
-                raise NotGraded(self._failure) from None
+                self.failure = f"the reference solution could not be measured here: {_first_line(str(e))}"
+                raise NotGraded(self.failure) from None
             finally:
                 self.spent += time.monotonic() - started
-            self._save()
         return self.values[name]
 
-    def _save(self) -> None:
-        if not self.store:
-            return
-        data = {}
-        if self.store.exists():
+    def measure_all(self) -> dict[str, float]:
+        """Every declared figure not yet known; a failure is kept in ``failure``, not raised."""
+        for name in self.figures:
             try:
-                data = json.loads(self.store.read_text())
-            except (OSError, ValueError):
-                data = {}
-        data[self.key] = self.values
-        tmp = self.store.with_name(f".{self.store.name}.{os.getpid()}.tmp")  # parallel graders share the file
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, self.store)
+                self.get(name)
+            except NotGraded:
+                break
+        return dict(self.values)
 
 
-def load_tests(spec: Assignment, hidden_dir: Path | None = None) -> dict[str, list[TestCase]]:
-    """The hidden tests of an assignment, by question, checked against the spec's points."""
+@dataclasses.dataclass
+class HiddenTests:
+    """An assignment's hidden tests by question, and the reference figures they declare."""
+
+    tests: dict[str, list[TestCase]]
+    figures: dict[str, Callable[["Handle"], float]]
+
+
+def load_hidden(spec: Assignment, hidden_dir: Path | None = None) -> HiddenTests:
+    """Import ``hidden/q<N>_*.py``; the tests' points must add up to each question's points."""
     hidden_dir = hidden_dir or spec.hidden_dir
     tests: dict[str, list[TestCase]] = {q: [] for q in spec.questions}
+    figures: dict[str, Callable] = {}
     for file in sorted(hidden_dir.glob("q*.py")):
         question = file.stem.split("_", 1)[0]
         if question not in spec.questions:
@@ -571,10 +599,17 @@ def load_tests(spec: Assignment, hidden_dir: Path | None = None) -> dict[str, li
             module_spec.loader.exec_module(module)
         except Exception as e:
             raise SpecError(file, "(import)", f"the hidden test file fails to import: {type(e).__name__}: {e}") from e
-        found = [f.__dlgrade_test__ for _, f in inspect.getmembers(module, inspect.isfunction)
-                 if hasattr(f, "__dlgrade_test__") and f.__module__ == mod_name]
+        functions = [f for _, f in inspect.getmembers(module, inspect.isfunction) if f.__module__ == mod_name]
+        found = [f.__dlgrade_test__ for f in functions if hasattr(f, "__dlgrade_test__")]
         found.sort(key=lambda t: t.fn.__code__.co_firstlineno)
         tests[question].extend(found)
+        for f in functions:
+            name = getattr(f, "__dlgrade_figure__", None)
+            if name is None:
+                continue
+            if name in figures:
+                raise SpecError(file, f.__name__, f"reference figure {name!r} is declared twice")
+            figures[name] = f
     for name, question in spec.questions.items():
         total = sum(t.points for t in tests[name])
         if not tests[name]:
@@ -582,7 +617,12 @@ def load_tests(spec: Assignment, hidden_dir: Path | None = None) -> dict[str, li
         if abs(total - question.points) > 1e-9:
             raise SpecError(spec.file, f"questions.{name}.points",
                             f"is {question.points:g} but its hidden tests are worth {total:g}")
-    return tests
+    return HiddenTests(tests, figures)
+
+
+def load_tests(spec: Assignment, hidden_dir: Path | None = None) -> dict[str, list[TestCase]]:
+    """The hidden tests of an assignment, by question (see ``load_hidden``)."""
+    return load_hidden(spec, hidden_dir).tests
 
 
 def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCase]], gpu: bool,

@@ -61,11 +61,27 @@ class GradingResult:
     gpu: bool = False
     calibration: dict = dataclasses.field(default_factory=dict)
     seconds: dict = dataclasses.field(default_factory=dict)
-    submitted_at: str | None = None
+    submitted_at: str | None = None  # ISO 8601; see intake.Submission
+    time_source: str = ""  # where submitted_at came from: roster, zip or file
+    # Who the student is, from the roster or the LMS's file name: name,
+    # canvas_id, sis_login, section, email, lms_late.
+    identity: dict = dataclasses.field(default_factory=dict)
+    # The late-penalty assessment, where the spec has a deadline: submitted_at,
+    # time_source, hours_late, penalty_percent, penalty_points, note.
+    late: dict | None = None
 
     @property
     def score(self) -> float:
+        """The raw score: the hidden tests' points, before any late penalty."""
         return round(sum(q.score for q in self.questions), 6)
+
+    @property
+    def penalty(self) -> float:
+        return float(self.late.get("penalty_points", 0.0)) if self.late else 0.0
+
+    @property
+    def final_score(self) -> float:
+        return round(max(0.0, self.score - self.penalty), 6)
 
     @property
     def possible(self) -> float:
@@ -85,7 +101,7 @@ class GradingResult:
     def to_gradescope(self) -> dict[str, Any]:
         """Gradescope's results.json, which Otter also reads; our details go in ``extra_data``."""
         return {
-            "score": self.score,
+            "score": self.final_score,  # after any late penalty; each test's score is the raw one
             "execution_time": round(self.seconds.get("total", 0.0), 3),
             "output": self.summary_line(),
             "tests": [
@@ -99,7 +115,9 @@ class GradingResult:
     def summary_line(self) -> str:
         if self.status != "graded":
             return f"not graded: {self.message}"
-        text = f"{self.score:g} / {self.possible:g}"
+        text = f"{self.final_score:g} / {self.possible:g}"
+        if self.penalty:
+            text += f" (raw {self.score:g}, late penalty -{self.penalty:g})"
         if self.isolation != "bubblewrap":
             text += f" (graded WITHOUT a sandbox: {self.isolation})"
         return text
@@ -107,7 +125,7 @@ class GradingResult:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["format"] = FORMAT_VERSION
-        data["score"], data["possible"] = self.score, self.possible
+        data["score"], data["possible"], data["final_score"] = self.score, self.possible, self.final_score
         return data
 
     @classmethod

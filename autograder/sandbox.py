@@ -1,5 +1,8 @@
 """A Jupyter kernel inside a bubblewrap sandbox: start, run code, limits, tear down.
 
+``Sandbox.run_command`` runs any other program in the same jail (same limits,
+uid, folders), for tools that start their own kernel, such as Otter's runner.
+
 The kernel runs as an unprivileged uid in its own mount, pid, network, ipc and
 uts namespaces. It sees a read-only system (/usr, /etc, the Python prefix), a
 private writable folder (its HOME and working directory, which also holds the
@@ -17,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import functools
+import io
 import os
 import queue
 import secrets
@@ -25,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -69,6 +74,17 @@ class CodeRun:
         if self.error:
             return f"{self.error['ename']}: {self.error['evalue']}"[:500]
         return ""
+
+
+@dataclasses.dataclass
+class CommandRun:
+    """What running one command in the sandbox produced (``Sandbox.run_command``)."""
+
+    returncode: int | None  # negative: killed by that signal (as after a timeout); None: not reaped
+    output: str  # the last ``limits.output_chars`` characters of stdout and stderr together
+    seconds: float
+    timed_out: bool = False
+    truncated: bool = False  # earlier output was dropped to keep ``output`` within the limit
 
 
 @functools.lru_cache(maxsize=1)
@@ -152,6 +168,58 @@ def _processes_of(uid: int) -> list[psutil.Process]:
     return found
 
 
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` and everything it started, and reap it.
+
+    Under bubblewrap that is the whole sandbox: bwrap's pid namespace dies with
+    its init, and --die-with-parent makes that init die with bwrap. Without
+    bwrap we collect the process tree ourselves.
+    """
+    try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        tree = []
+    for p in [proc, *tree]:
+        try:
+            p.kill() if isinstance(p, psutil.Process) else os.kill(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, psutil.Error):
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+class _Tail:
+    """The last ``chars`` characters of a byte stream, read to its end by a thread of its own."""
+
+    def __init__(self, stream: io.BufferedReader, chars: int):
+        self.chars = chars
+        self.data = bytearray()
+        self.truncated = False
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: io.BufferedReader) -> None:
+        keep = 4 * self.chars + 4  # UTF-8 needs at most 4 bytes a character
+        with stream:
+            while chunk := stream.read1(65536):
+                self.data += chunk
+                if len(self.data) > keep:
+                    del self.data[:-keep]
+                    self.truncated = True
+
+    def text(self, wait: float) -> str:
+        """The tail as text, once the stream ended or ``wait`` seconds passed (a process left
+        outside bubblewrap may hold it open; the thread then ends when that process does)."""
+        self._thread.join(wait)
+        text = bytes(self.data).decode("utf-8", "replace")
+        if len(text) > self.chars:
+            self.truncated = True
+            text = text[-self.chars:]
+        return text
+
+
 def _remove_tree(path: Path) -> None:
     """Remove a tree the submission wrote: never following links, however deep it is."""
     try:
@@ -160,6 +228,35 @@ def _remove_tree(path: Path) -> None:
         pass
     except (OSError, RecursionError):
         subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True)
+
+
+def _owner_mark() -> str:
+    """This process, as a sandbox's owner file names it: pid and start time (pids are reused)."""
+    return f"{os.getpid()} {psutil.Process().create_time():.2f}"
+
+
+def sweep_stale(tmp: Path = Path("/tmp")) -> int:
+    """Remove the folders of sandboxes whose grader is gone (killed with SIGKILL, say); returns how many.
+
+    A live grader's sandboxes are left alone: the owner file in each names its
+    process and that process's start time.
+    """
+    removed = 0
+    for folder in tmp.glob("dlg-*"):
+        try:
+            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_uid != os.geteuid():
+                continue
+            pid, started = (folder / "owner").read_text().split()
+        except (OSError, ValueError):
+            continue  # not ours, or still being made
+        try:
+            alive = f"{psutil.Process(int(pid)).create_time():.2f}" == started
+        except (psutil.Error, ValueError):
+            alive = False
+        if not alive:
+            _remove_tree(folder)
+            removed += 1
+    return removed
 
 
 class Sandbox:
@@ -195,6 +292,7 @@ class Sandbox:
         # Short paths: IPC socket names must fit in 107 bytes.
         self.root = Path(tempfile.mkdtemp(prefix="dlg-", dir="/tmp"))
         os.chmod(self.root, 0o755)
+        (self.root / "owner").write_text(_owner_mark())  # for sweep_stale, after a grader is killed
         self.workdir = self.root / "work"
         self.inbox = self.root / "in"
         self.workdir.mkdir()
@@ -224,14 +322,17 @@ class Sandbox:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def start(self) -> None:
+    def _warn_if_unsandboxed(self) -> None:
         if not self.isolated:
             warnings.warn(
                 f"GRADING WITHOUT A SANDBOX: {self.isolation_note}. Submissions run with the "
                 "grader's own rights and can read hidden tests; the results record isolation=off.",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+
+    def start(self) -> None:
+        self._warn_if_unsandboxed()
         # A new folder for every kernel's sockets: the old one was the old kernel's to tamper with.
         self._starts += 1
         ipc = self.root / f"ipc-{self._starts}"
@@ -319,22 +420,7 @@ class Sandbox:
     def _kill(self) -> None:
         if self.proc is None:
             return
-        # Everything the submission started: bwrap's pid namespace dies with its
-        # init, and --die-with-parent makes that init die with bwrap. Without
-        # bwrap we collect the process tree ourselves.
-        try:
-            tree = psutil.Process(self.proc.pid).children(recursive=True)
-        except psutil.Error:
-            tree = []
-        for p in [self.proc, *tree]:
-            try:
-                p.kill() if isinstance(p, psutil.Process) else os.kill(p.pid, signal.SIGKILL)
-            except (ProcessLookupError, psutil.Error):
-                pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        _kill_tree(self.proc)  # everything the submission started
         self.proc = None
 
     @property
@@ -389,10 +475,18 @@ class Sandbox:
                 "--HistoryManager.enabled=False"]
 
     def _command(self, conn_file: Path, ipc: Path) -> list[str]:
+        return [*self._jail(self._env(), ["--bind", str(ipc), str(ipc)]), *self._kernel_argv(conn_file)]
+
+    def _jail(self, env: dict[str, str], extra_binds: list[str]) -> list[str]:
+        """Everything before a program's own argv: bwrap (with ``env`` inside), the limits, the uid.
+
+        ``extra_binds`` are bwrap arguments for folders beyond ``work/`` and ``in/``.
+        Unsandboxed, only the limits remain.
+        """
         if not self.isolated:
-            return [*self._limits_prefix(), *self._kernel_argv(conn_file)]
+            return self._limits_prefix()
         args = [shutil.which("bwrap") or "bwrap", *_namespace_args(), "--clearenv", "--hostname", "sandbox"]
-        for key, value in self._env().items():
+        for key, value in env.items():
             args += ["--setenv", key, value]
         args += _system_binds()
         made: set[Path] = {Path("/"), Path("/tmp")}
@@ -406,11 +500,11 @@ class Sandbox:
                 args += self._mkdirs(Path(lib).parent, made) + ["--ro-bind", lib, lib]
         args += self._mkdirs(self.root, made)
         args += ["--bind", str(self.workdir), str(self.workdir), "--ro-bind", str(self.inbox), str(self.inbox),
-                 "--bind", str(ipc), str(ipc), "--chdir", str(self.workdir)]
+                 *extra_binds, "--chdir", str(self.workdir)]
         args += ["--", *self._limits_prefix()]
         if self.uid != os.geteuid():
             args += ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--"]
-        return args + self._kernel_argv(conn_file)
+        return args
 
     @staticmethod
     def _mkdirs(path: Path, made: set[Path]) -> list[str]:
@@ -425,6 +519,44 @@ class Sandbox:
                 continue
             out += ["--perms", "0755", "--dir", str(p)]
         return out
+
+    # -- running a command ----------------------------------------------------
+
+    def run_command(self, argv: list[str], timeout: float, env: dict[str, str] | None = None) -> CommandRun:
+        """Run ``argv`` in this sandbox's jail until it exits or ``timeout`` seconds have passed.
+
+        The jail is the kernel's: the same namespaces, read-only system, limits
+        and unprivileged uid; ``work/`` (the working folder and HOME) writable,
+        ``in/`` read-only. The environment is the kernel's, updated with ``env``.
+        Put input files in place before calling; afterwards read ``work/`` only
+        without following links (``judge._open_dir`` and ``judge._read_at``).
+        Past the timeout the command and everything it started is killed.
+        """
+        self._warn_if_unsandboxed()
+        full_env = {**self._env(), **(env or {})}
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [*self._jail(full_env, []), *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=full_env if not self.isolated else {"PATH": "/usr/bin:/bin"},
+            cwd=self.workdir,
+        )
+        tail = _Tail(proc.stdout, self.limits.output_chars)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            if proc.returncode is None:  # timed out or interrupted: the command and all it started
+                _kill_tree(proc)
+            seconds = time.monotonic() - start
+            output = tail.text(wait=5)
+        return CommandRun(returncode=proc.returncode, output=output, seconds=seconds, timed_out=timed_out,
+                          truncated=tail.truncated)
 
     # -- running code -------------------------------------------------------
 

@@ -25,6 +25,16 @@ create table if not exists results (
     possible  real not null,
     result    text not null,
     stored_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+create table if not exists calibration (
+    key         text primary key,
+    figures     text not null,
+    seconds     real not null,
+    measured_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+create table if not exists meta (
+    key   text primary key,
+    value text not null
 )
 """
 
@@ -43,7 +53,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=60)
         self.db.execute("pragma journal_mode=wal")
-        self.db.execute(SCHEMA)
+        self.db.executescript(SCHEMA)
         self.db.commit()
 
     def close(self) -> None:
@@ -69,22 +79,43 @@ class Store:
                  json.dumps(result.to_dict(), default=str)),
             )
 
+    def calibration(self, key: str) -> dict[str, float] | None:
+        """The reference figures measured for this machine and bundle, if this batch has them."""
+        row = self.db.execute("select figures from calibration where key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_calibration(self, key: str, figures: dict[str, float], seconds: float) -> None:
+        with self.db:
+            self.db.execute("insert or replace into calibration (key, figures, seconds) values (?, ?, ?)",
+                            (key, json.dumps(figures, sort_keys=True), seconds))
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db:
+            self.db.execute("insert or replace into meta (key, value) values (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("select value from meta where key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     def results(self) -> list[GradingResult]:
         rows = self.db.execute("select result from results order by student").fetchall()
         return [GradingResult.from_dict(json.loads(r[0])) for r in rows]
 
 
 def write_gradebook(results: list[GradingResult], path: Path) -> Path:
-    """gradebook.csv: a row per student, a column per question, then totals and status."""
+    """gradebook.csv: a row per student, a column per question, then the raw score, late penalty and total."""
     questions = sorted({q.name for r in results for q in r.questions}, key=lambda n: (len(n), n))
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["student", *questions, "total", "possible", "percent", "status"])
+        out.writerow(["student", "name", *questions, "raw", "late_penalty", "total", "possible", "percent",
+                      "status", "submitted_at"])
         for r in sorted(results, key=lambda r: r.student):
             scores = {q.name: q.score for q in r.questions}
-            percent = round(100 * r.score / r.possible, 2) if r.possible else 0.0
-            out.writerow([r.student, *(f"{scores.get(q, 0):g}" for q in questions), f"{r.score:g}",
-                          f"{r.possible:g}", percent, r.status])
+            percent = round(100 * r.final_score / r.possible, 2) if r.possible else 0.0
+            submitted = (r.late or {}).get("submitted_at") or r.submitted_at or ""
+            out.writerow([r.student, r.identity.get("name", ""), *(f"{scores.get(q, 0):g}" for q in questions),
+                          f"{r.score:g}", f"{r.penalty:g}", f"{r.final_score:g}", f"{r.possible:g}", percent,
+                          r.status, submitted])
     tmp.replace(path)
     return path

@@ -6,6 +6,8 @@ import nbformat
 import pytest
 
 from autograder import results as results_mod
+from autograder.grade import calibration_key
+from autograder.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -82,15 +84,16 @@ def test_feedback_shows_scores_hints_machine_and_plots(demo_results):
     assert "def matmul_products_are_correct" not in html  # names of hidden tests, never their code
 
 
-def test_speed_thresholds_are_ratios_to_a_reference_timed_here(demo_results):
+def test_speed_thresholds_are_ratios_to_a_reference_timed_here(demo_results, a1_bundle):
     out, _ = demo_results
     result = results_mod.read(out / "solution" / "results.json")
     assert result.calibration.get("q5.train_classifier_seconds", 0) > 0
     q5 = next(q for q in result.questions if q.name == "q5")
     note = " ".join(n for t in q5.tests for n in t.notes)
     assert "the reference solution took" in note and "ratio" in note
-    calibration = json.loads((out / "calibration.json").read_text())
-    assert any("q5.train_classifier_seconds" in v for v in calibration.values())
+    with Store(out / "gradebook.sqlite") as store:  # measured once, at the batch's start
+        stored = store.calibration(calibration_key(a1_bundle))
+    assert stored == result.calibration
 
 
 def test_gradebook_lists_every_student(demo_results, a1_expected):
@@ -101,7 +104,30 @@ def test_gradebook_lists_every_student(demo_results, a1_expected):
     assert sorted(r["student"] for r in rows) == sorted(a1_expected)
     solution = next(r for r in rows if r["student"] == "solution")
     assert (solution["total"], solution["possible"], solution["percent"], solution["status"]) == ("18", "18", "100.0", "graded")
-    assert [k for k in rows[0]][:8] == ["student", "q1", "q2", "q3", "q4", "q5", "q6", "q7"]
+    assert [k for k in rows[0]][:9] == ["student", "name", "q1", "q2", "q3", "q4", "q5", "q6", "q7"]
+    assert solution["name"] == "Ada Lovelace"  # from the demo's roster
+
+
+def test_late_penalties_follow_the_spec_and_the_roster(demo_results):
+    """a1's spec: deadline 2026-10-02 23:59 +02:00, 15 min grace, 10 % a started day; times from roster.csv."""
+    import csv
+
+    out, _ = demo_results
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    turing = rows["wrong_units_wait_loop"]  # 32 h late: two started days after the grace period
+    assert (turing["raw"], turing["late_penalty"], turing["total"]) == ("12", "2.4", "9.6")
+    assert turing["submitted_at"] == "2026-10-04T08:00:00+02:00"
+    hopper = rows["wrong_api_timer_saxpy"]  # 11 minutes late: within the grace period
+    assert (hopper["raw"], hopper["late_penalty"], hopper["total"]) == ("11", "0", "11")
+    noether = results_mod.read(out / "wrong_dropout_training" / "results.json")  # no time in the roster
+    assert noether.penalty == 0 and "no trustworthy submission time" in noether.late["note"]
+    html = (out / "wrong_units_wait_loop" / "feedback.html").read_text()
+    assert "Score: 9.6 / 18" in html and "1 day 8 h late" in html and "score before the penalty: 12" in html
+    assert json.loads((out / "wrong_units_wait_loop" / "results.json").read_text())["score"] == 9.6
+    canvas = list(csv.reader((out / "canvas_import.csv").open()))
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert canvas[1][0].strip() == "Points Possible" and canvas[1][-1] == "18"
+    assert ["Alan Turing", "9.6"] == [next(r for r in canvas if r[0] == "Alan Turing")[i] for i in (0, -1)]
 
 
 def test_grading_again_keeps_what_is_done_and_regrades_what_changed(demo_results, tmp_path):
@@ -111,7 +137,7 @@ def test_grading_again_keeps_what_is_done_and_regrades_what_changed(demo_results
     before = (out / "gradebook.csv").read_text()
     again = dlgrade("grade", "a1", str(ROOT / "assignments" / "a1" / "examples"), "-o", str(out))
     assert again.returncode == 0, again.stderr
-    assert "5 submission(s) already graded and unchanged" in again.stdout
+    assert "0 submission(s) to grade, 5 already graded and unchanged" in again.stdout
     assert (out / "gradebook.csv").read_text() == before
     changed = tmp_path / "template.ipynb"
     nb = nbformat.read(ROOT / "assignments" / "a1" / "examples" / "template.ipynb", 4)

@@ -89,7 +89,7 @@ def test_grading_nothing_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_export_zip_under_any_name_is_graded_with_tensorflow_noise(tmp_path):
+def test_export_zip_under_any_name_is_graded_with_tensorflow_noise(demo_results, tmp_path):
     """A student's real grader.export() zip, renamed by an LMS, graded under the file's stem."""
     work = tmp_path / "student"
     work.mkdir()
@@ -109,10 +109,13 @@ def test_export_zip_under_any_name_is_graded_with_tensorflow_noise(tmp_path):
     renamed = tmp_path / "jane doe (2).zip"
     zips[0].rename(renamed)
     out = tmp_path / "out"
-    proc = dlgrade("grade", "a1", str(renamed), "-o", str(out))
+    proc = dlgrade("grade", "a1", str(renamed), "-o", str(out), "--calibration-from", str(demo_results[0]))
     assert proc.returncode == 0, proc.stderr
     data = json.loads((out / "jane_doe_2" / "results.json").read_text())
     assert data["extra_data"]["status"] == "graded" and data["score"] == 0
+    # The zip's own time is the submission time: today, long past a1's deadline and its cutoff.
+    late = data["extra_data"]["late"]
+    assert late["time_source"] == "zip" and late["penalty_percent"] == 100 and "cutoff" in late["note"]
     assert (out / "jane_doe_2" / "executed.ipynb").exists()
 
 

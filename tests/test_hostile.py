@@ -1,7 +1,8 @@
 """Hostile submissions: each is graded with a clear message, the grader survives, nothing leaks.
 
 They run against a copy of a1's bundle with short time limits, so that the
-hangs cost seconds, not minutes.
+hangs cost seconds, not minutes, and they are graded together as one batch
+with two workers, as a class containing them would be.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
-from autograder import data
+from autograder import batch, data
 from autograder.grade import Bundle, Grader
 from autograder.sandbox import bubblewrap_status
 from autograder.spec import load as load_spec
@@ -49,13 +50,12 @@ def with_cells(base: str, cells: list[str], after: int = 2):
     return nb
 
 
-def grade(bundle, nb, tmp_path, name, isolate=None):
+def grade(bundle, nb, tmp_path, name, isolate=None, calibration=None):
+    """One submission on its own, judged against ``calibration`` (a batch's reference figures)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, path)
-    # One reference timing for the whole module, as a batch would share it.
-    calibration = bundle.root.parent / "calibration.json"
-    with Grader(bundle, calibration_file=calibration, isolate=isolate) as grader:
+    with Grader(bundle, calibration, isolate=isolate) as grader:
         return grader.grade(path, tmp_path / "out")
 
 
@@ -63,7 +63,7 @@ def failed(result):
     return sorted(f"{t.question}/{t.name}" for q in result.questions for t in q.tests if t.status != "passed")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def listener():
     """A TCP server on the host's loopback that records whoever connects."""
     server = socket.socket()
@@ -87,6 +87,28 @@ def listener():
     stop.set()
     thread.join()
     server.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_class(short_bundle, listener, tmp_path_factory):
+    """The hostile submissions below, graded as one batch with two workers: results by student, the folder."""
+    port, _ = listener
+    hidden = next((short_bundle.root / "hidden").glob("q5_*.py"))
+    planted = short_bundle.root / "hidden" / "labels.npy"
+    last = len(nbformat.read(EXAMPLES / "solution.ipynb", 4).cells) - 3
+    notebooks = {
+        "sink": with_cells("solution", [c.replace("{port}", str(port)).replace("{hidden!r}", repr(str(hidden)))
+                                        for c in HOSTILE_CELLS]),
+        "liar": with_cells("wrong_units_wait_loop", [LIAR], after=last),
+        "thief": with_cells("template", [THIEF.replace("{planted!r}", repr(str(planted)))], after=30),
+        "hangs": with_cells("solution", [HANGS], after=31),
+    }
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, nb in notebooks.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    out = folder / "out"
+    report = batch.run(short_bundle, sorted(folder.glob("*.ipynb")), out, workers=2)
+    return {r.student: r for r in report.results}, out
 
 
 HOSTILE_CELLS = [
@@ -120,15 +142,15 @@ HOSTILE_CELLS = [
 ]
 
 
-def test_hostile_cells_cost_nothing_but_themselves(short_bundle, tmp_path, listener):
-    port, seen = listener
+def test_hostile_cells_cost_nothing_but_themselves(short_bundle, hostile_class, listener):
+    results, out = hostile_class
+    _, seen = listener
     hidden = next((short_bundle.root / "hidden").glob("q5_*.py"))
-    cells = [c.replace("{port}", str(port)).replace("{hidden!r}", repr(str(hidden))) for c in HOSTILE_CELLS]
-    result = grade(short_bundle, with_cells("solution", cells), tmp_path, "sink")
+    result = results["sink"]
     assert result.status == "graded"
     assert failed(result) == [] and result.score == result.possible == 18
     by_index = {c.index: c for c in result.cells}
-    statuses = [by_index[3 + i].status for i in range(len(cells))]
+    statuses = [by_index[3 + i].status for i in range(len(HOSTILE_CELLS))]
     assert statuses[:6] == ["timeout", "timeout", "error", "error", "error", "died"], statuses
     assert "MemoryError" in by_index[5].message and "BlockingIOError" in by_index[6].message
     assert "SystemExit" in by_index[7].message
@@ -136,16 +158,15 @@ def test_hostile_cells_cost_nothing_but_themselves(short_bundle, tmp_path, liste
     assert statuses[7:] == ["ok", "ok"]
     assert seen == [], "the sandbox reached a server on the host's loopback"
     assert hidden.exists() and (short_bundle.root / "hidden" / "labels.npy").exists()
-    executed = nbformat.read(tmp_path / "out" / "sink" / "executed.ipynb", 4)
+    executed = nbformat.read(out / "sink" / "executed.ipynb", 4)
     printed = "".join(o.get("text", "") for o in executed.cells[3 + 8].outputs)
     assert "CONNECTED" not in printed and "1.1.1.1" in printed
     gigabyte = "".join(o.get("text", "") for o in executed.cells[3 + 6].outputs)
     assert len(gigabyte) < 100_000
-    assert (tmp_path / "out" / "sink" / "feedback.html").stat().st_size < 1_000_000
+    assert (out / "sink" / "feedback.html").stat().st_size < 1_000_000
 
 
-def test_lying_clock_and_patched_numpy_change_nothing(short_bundle, tmp_path):
-    liar = """
+LIAR = """
     import time, numpy as np
     _real = time.perf_counter
     _hidden = [0.0]
@@ -161,8 +182,10 @@ def test_lying_clock_and_patched_numpy_change_nothing(short_bundle, tmp_path):
     np.allclose = lambda *a, **k: True
     np.testing.assert_allclose = lambda *a, **k: None
     """
-    nb = with_cells("wrong_units_wait_loop", [liar], after=len(nbformat.read(EXAMPLES / "solution.ipynb", 4).cells) - 3)
-    result = grade(short_bundle, nb, tmp_path, "liar")
+
+
+def test_lying_clock_and_patched_numpy_change_nothing(hostile_class):
+    result = hostile_class[0]["liar"]
     expected = yaml.safe_load((EXAMPLES / "expected.yaml").read_text())["wrong_units_wait_loop"]["fails"]
     assert failed(result) == expected
     q2 = next(q for q in result.questions if q.name == "q2")
@@ -199,23 +222,22 @@ def train_classifier(x_train, y_train):
 """
 
 
-def test_hidden_labels_cannot_be_read_from_inside(short_bundle, tmp_path):
+def test_hidden_labels_cannot_be_read_from_inside(short_bundle, hostile_class, tmp_path):
     planted = short_bundle.root / "hidden" / "labels.npy"
     nb = with_cells("template", [THIEF.replace("{planted!r}", repr(str(planted)))], after=30)
+    result = hostile_class[0]["thief"]
     # The control: unsandboxed, the thief finds the labels and scores full accuracy ...
-    control = grade(short_bundle, nb, tmp_path / "control", "thief", isolate=False)
+    control = grade(short_bundle, nb, tmp_path / "control", "thief", isolate=False, calibration=result.calibration)
     assert control.isolation.startswith("off")
     assert "q5/accuracy_on_held_out_digits" not in failed(control)
     # ... in the sandbox it finds nothing, and its accuracy is chance.
-    result = grade(short_bundle, nb, tmp_path / "sandboxed", "thief")
     assert result.isolation == "bubblewrap"
     assert "q5/accuracy_on_held_out_digits" in failed(result)
     note = next(n for q in result.questions for t in q.tests for n in t.notes if "median" in n)
     assert "median 0.0" in note or "median 0.1" in note
 
 
-def test_hangs_inside_judged_functions_cost_only_their_tests(short_bundle, tmp_path):
-    hangs = """
+HANGS = """
     import signal, time
     def matmul_numpy(a, b):
         while True:
@@ -228,8 +250,10 @@ def test_hangs_inside_judged_functions_cost_only_their_tests(short_bundle, tmp_p
         import os
         os._exit(0)
     """
-    nb = with_cells("solution", [hangs], after=31)
-    result = grade(short_bundle, nb, tmp_path, "hangs")
+
+
+def test_hangs_inside_judged_functions_cost_only_their_tests(hostile_class):
+    result = hostile_class[0]["hangs"]
     messages = {f"{t.question}/{t.name}": t.message for q in result.questions for t in q.tests}
     assert "did not finish within 15 s" in messages["q1/matmul_products_are_correct"]
     assert "did not finish within 15 s" in messages["q2/saxpy_both_correct"]

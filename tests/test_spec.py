@@ -1,5 +1,6 @@
 """A malformed spec is rejected with the file, the key and what is wrong."""
 
+import datetime as dt
 import shutil
 import textwrap
 from pathlib import Path
@@ -104,5 +105,72 @@ def test_gpu_only_questions_are_not_graded_without_a_gpu(tmp_path):
     (folder / "hidden" / "q1_x.py").write_text(
         "from autograder.judge import test_case\n@test_case(points=1)\ndef fast_on_gpu(sub, ctx):\n    raise AssertionError('ran')\n")
     a = spec.load(folder)
-    results, _ = judge(None, a, load_tests(a), gpu=False, calibration=Calibration(None, "k", None))
+    results, _ = judge(None, a, load_tests(a), gpu=False, calibration=Calibration())
     assert [(r.status, r.message) for r in results] == [("not_graded", "not graded on this machine: no GPU")]
+
+
+# -- late: the deadline and its penalty ----------------------------------------------
+
+
+def late_spec(late: str) -> str:
+    return "assignment: a9\nquestions: {q1: {points: 2}}\nlate:\n" + textwrap.indent(textwrap.dedent(late), "  ")
+
+
+def test_no_late_key_means_no_policy(tmp_path):
+    assert spec.load(write(tmp_path, GOOD)).late is None
+
+
+def test_a_late_policy_loads(tmp_path):
+    from autograder.late import LatePolicy
+
+    a = spec.load(write(tmp_path, late_spec("""
+        deadline: 2026-10-02T23:59:00+02:00   # YAML reads this as a datetime itself
+        grace_minutes: 15
+        per_day_percent: 10
+        max_percent: 50
+        cutoff_days: 7
+    """)))
+    cest = dt.timezone(dt.timedelta(hours=2))
+    assert a.late == LatePolicy(deadline=dt.datetime(2026, 10, 2, 23, 59, tzinfo=cest), grace_minutes=15.0,
+                                per_day_percent=10.0, max_percent=50.0, cutoff_days=7.0)
+    quoted = spec.load(write(tmp_path, late_spec("""
+        deadline: "2026-10-02T21:59:00Z"
+        per_hour_percent: 1.5
+    """))).late
+    assert quoted.deadline == a.late.deadline and quoted.per_hour_percent == 1.5
+    assert (quoted.grace_minutes, quoted.per_day_percent, quoted.max_percent, quoted.cutoff_days) == \
+        (0, None, 100, None)
+
+
+@pytest.mark.parametrize("late, key, words", [
+    ("per_day_percent: 10\n", "late.deadline", "missing"),
+    ("deadline: 2026-10-02T23:59:00\nper_day_percent: 10\n", "late.deadline", "no time zone"),
+    ("deadline: '2026-10-02 23:59'\nper_day_percent: 10\n", "late.deadline", "no time zone"),
+    ("deadline: 2026-10-02\nper_day_percent: 10\n", "late.deadline", "a date without a time"),
+    ("deadline: next friday\nper_day_percent: 10\n", "late.deadline", "not an ISO-8601 time"),
+    ("deadline: 20261002\nper_day_percent: 10\n", "late.deadline", "is not a deadline"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: -5\n", "late.per_day_percent", "between 0 and 100"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_hour_percent: 150\n", "late.per_hour_percent", "between 0 and 100"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: ten\n", "late.per_day_percent", "expected int or float"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: true\n", "late.per_day_percent", "expected int or float"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: 10\nper_hour_percent: 1\n", "late.per_hour_percent",
+     "not both"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: 10\ngrace_minutes: -1\n", "late.grace_minutes", "at least 0"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: 10\nmax_percent: 0\n", "late.max_percent", "more than 0"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: 10\ncutoff_days: -1\n", "late.cutoff_days", "at least 0"),
+    ("deadline: 2026-10-02T23:59:00Z\nper_day_percent: 10\npenalty: 5\n", "late.penalty", "unknown key"),
+    ("deadline: 2026-10-02T23:59:00Z\n", "late", "no penalty given"),
+])
+def test_bad_late_policies_name_the_key(tmp_path, late, key, words):
+    folder = write(tmp_path, late_spec(late))
+    with pytest.raises(SpecError) as err:
+        spec.load(folder)
+    assert err.value.key == key, err.value
+    assert words in err.value.problem
+    assert str(folder / "assignment.yaml") in str(err.value)
+
+
+def test_late_must_be_a_mapping(tmp_path):
+    folder = write(tmp_path, "assignment: a9\nquestions: {q1: {points: 2}}\nlate: 2026-10-02T23:59:00Z\n")
+    with pytest.raises(SpecError, match=r"late: expected dict"):
+        spec.load(folder)

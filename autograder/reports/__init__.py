@@ -119,7 +119,7 @@ def summary_html(results: list[GradingResult]) -> str:
     return _ENV.get_template("summary.html.j2").render(
         results=sorted(results, key=lambda r: r.student), graded=graded, questions=question_rows,
         failures=failure_rows, possible=possible,
-        histogram=_histogram_png([r.score for r in graded], possible) if graded else None,
+        histogram=_histogram_png([r.final_score for r in graded], possible) if graded else None,
         machine=graded[0].machine if graded else {}, calibration=graded[0].calibration if graded else {},
         assignment=results[0].assignment if results else "",
     )
