@@ -1,0 +1,153 @@
+"""Batch throughput: one class of a1 submissions graded three ways in one run, side by side.
+
+- ``dlgrade grade`` with the default number of workers;
+- ``dlgrade grade --workers 1``;
+- a plain loop of ``otter run`` (Otter's own local runner, no Docker, no
+  sandbox) over the autograder zip that ``otter assign`` makes from the same
+  master notebook. Otter's autograder holds only the public tests, so it does
+  less work per submission than dlgrade's hidden tests; the ratio is still the
+  one an instructor sees when switching.
+
+The class is a mix of correct and wrong notebooks (the a1 examples, copied
+under student names). Every dlgrade run starts from the same reference figures
+(measured once, first), so each measures grading alone. Prints submissions per
+minute for each way, the ratios, and the peak memory of each worker process
+together with its sandboxed kernel.
+
+    .venv/bin/python benchmarks/batch_throughput.py [--count 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "assignments" / "a1" / "examples"
+MIX = ["solution", "wrong_api_timer_saxpy", "template", "wrong_units_wait_loop", "wrong_dropout_training"]
+
+
+class PeakMemory:
+    """Polls a process tree: the peak resident memory of each child of ``pid`` with its descendants."""
+
+    def __init__(self, pid: int, interval: float = 0.5):
+        self.pid, self.interval = pid, interval
+        self.peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                top = psutil.Process(self.pid)
+                # Grading processes are spawned by multiprocessing; one worker grades in the batch itself.
+                workers = [c for c in top.children() if "spawn_main" in " ".join(c.cmdline())] or [top]
+                for worker in workers:
+                    self.peaks[worker.pid] = max(self.peaks.get(worker.pid, 0), _tree_rss(worker))
+            except psutil.Error:
+                pass
+            self._stop.wait(self.interval)
+
+    def stop(self) -> dict[int, int]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def dlgrade(folder: Path, out: Path, *extra: str) -> tuple[float, dict[int, int]]:
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", "a1", str(folder), "-o", str(out),
+                             "--quiet", *extra], cwd=ROOT)
+    memory = PeakMemory(proc.pid)
+    code = proc.wait()
+    peaks = memory.stop()
+    if code != 0:
+        raise SystemExit(f"dlgrade grade {' '.join(extra)} failed with exit code {code}")
+    return time.perf_counter() - start, peaks
+
+
+def otter_autograder(tmp: Path) -> Path:
+    out = tmp / "otter-assign"
+    master = ROOT / "solutions" / "a1" / "a1.ipynb"
+    subprocess.run([sys.executable, "-m", "otter", "assign", "--no-pdfs", str(master), str(out)],
+                   check=True, capture_output=True, cwd=master.parent)
+    return next((out / "autograder").glob("*.zip"))
+
+
+def otter_loop(folder: Path, zip_path: Path, tmp: Path) -> float:
+    start = time.perf_counter()
+    for i, notebook in enumerate(sorted(folder.glob("*.ipynb"))):
+        work = tmp / f"otter-{i}"
+        work.mkdir()
+        shutil.copy(notebook, work / "a1.ipynb")  # Otter's notebook finds itself by this name
+        subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o", str(work),
+                        str(work / "a1.ipynb")], check=True, capture_output=True, cwd=work)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20, help="submissions in the class (default 20)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        folder = tmp / "class"
+        folder.mkdir()
+        for i, example in zip(range(args.count), itertools.cycle(MIX)):
+            shutil.copy(EXAMPLES / f"{example}.ipynb", folder / f"student{i:02d}.ipynb")
+        print(f"{args.count} submissions: " + ", ".join(f"{MIX.count(m) * args.count // len(MIX)}× {m}"
+                                                         for m in MIX), flush=True)
+
+        print("measuring the reference figures once ...", flush=True)
+        calibrated = tmp / "calibrated"
+        one = tmp / "one"
+        one.mkdir()
+        shutil.copy(EXAMPLES / "template.ipynb", one / "template.ipynb")
+        dlgrade(one, calibrated)
+
+        zip_path = otter_autograder(tmp)
+        runs = {}
+        print("dlgrade grade (default workers) ...", flush=True)
+        runs["default"] = dlgrade(folder, tmp / "default", "--calibration-from", str(calibrated))
+        print("dlgrade grade --workers 1 ...", flush=True)
+        runs["one"] = dlgrade(folder, tmp / "one-worker", "--workers", "1", "--calibration-from", str(calibrated))
+        print("otter run, one submission after another ...", flush=True)
+        otter_seconds = otter_loop(folder, zip_path, tmp)
+
+    per_minute = {name: 60 * args.count / seconds for name, (seconds, _) in runs.items()}
+    otter_rate = 60 * args.count / otter_seconds
+    workers = len(runs["default"][1])
+    print(f"\n{'way':36} {'seconds':>8} {'subs/min':>9}")
+    print(f"{'dlgrade grade (' + str(workers) + ' workers)':36} {runs['default'][0]:8.0f} {per_minute['default']:9.2f}")
+    print(f"{'dlgrade grade --workers 1':36} {runs['one'][0]:8.0f} {per_minute['one']:9.2f}")
+    print(f"{'otter run loop':36} {otter_seconds:8.0f} {otter_rate:9.2f}")
+    print(f"\ndefault workers / 1 worker   = {per_minute['default'] / per_minute['one']:.2f}x  (goal >= 1.8x on 2 cores)")
+    print(f"default workers / otter loop = {per_minute['default'] / otter_rate:.2f}x  (goal >= 2.5x)")
+    for name, (_, peaks) in runs.items():
+        if peaks:
+            print(f"peak memory per worker ({name}): " + ", ".join(f"{v / 2**20:.0f} MB" for v in peaks.values())
+                  + "  (the worker process with its sandboxed kernel)")
+
+
+if __name__ == "__main__":
+    main()
