@@ -90,7 +90,7 @@ def listener():
 
 
 @pytest.fixture(scope="module")
-def hostile_class(short_bundle, listener, tmp_path_factory):
+def hostile_class(short_bundle, listener, demo_results, tmp_path_factory):
     """The hostile submissions below, graded as one batch with two workers: results by student, the folder."""
     port, _ = listener
     hidden = next((short_bundle.root / "hidden").glob("q5_*.py"))
@@ -107,7 +107,9 @@ def hostile_class(short_bundle, listener, tmp_path_factory):
     for name, nb in notebooks.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
     out = folder / "out"
-    report = batch.run(short_bundle, sorted(folder.glob("*.ipynb")), out, workers=2)
+    # The copy keeps a1's build digest: the demo's reference figures hold for it.
+    report = batch.run(short_bundle, sorted(folder.glob("*.ipynb")), out, workers=2,
+                       calibration_from=demo_results[0])
     return {r.student: r for r in report.results}, out
 
 
@@ -151,8 +153,11 @@ def test_hostile_cells_cost_nothing_but_themselves(short_bundle, hostile_class, 
     assert failed(result) == [] and result.score == result.possible == 18
     by_index = {c.index: c for c in result.cells}
     statuses = [by_index[3 + i].status for i in range(len(HOSTILE_CELLS))]
-    assert statuses[:6] == ["timeout", "timeout", "error", "error", "error", "died"], statuses
-    assert "MemoryError" in by_index[5].message and "BlockingIOError" in by_index[6].message
+    assert statuses[:3] == ["timeout", "timeout", "error"] and statuses[4:6] == ["error", "died"], statuses
+    assert "MemoryError" in by_index[5].message
+    # The fork bomb hits RLIMIT_NPROC, or, where forking a TensorFlow-sized process is slow
+    # (a busy machine), the cell's time limit first; either way it is contained.
+    assert statuses[3] == "timeout" or "BlockingIOError" in by_index[6].message, statuses
     assert "SystemExit" in by_index[7].message
     assert statuses[6] in ("ok", "timeout")  # the gigabyte of output, cut
     assert statuses[7:] == ["ok", "ok"]
