@@ -125,8 +125,7 @@ def annotate(result: GradingResult, job: Job, spec: Assignment) -> GradingResult
         identity = {"name": job.entry.name, "canvas_id": job.entry.canvas_id, "sis_login": job.entry.sis_login,
                     "section": job.entry.section, "email": job.entry.email}
     if job.lms is not None:
-        identity.setdefault("canvas_id", job.lms.user_id)
-        identity["canvas_id"] = identity["canvas_id"] or job.lms.user_id
+        identity["canvas_id"] = identity.get("canvas_id") or job.lms.user_id
         identity["lms_late"] = job.lms.late
     result.identity = {k: v for k, v in identity.items() if v not in ("", None)}
     policy = getattr(spec, "late", None)
