@@ -8,7 +8,7 @@ from pathlib import Path
 from autograder import batch, intake
 from autograder import build as build_mod
 from autograder.execute import NotebookRun
-from autograder.grade import Bundle, place_notebook, public_checks, write_result
+from autograder.grade import Bundle, place_files, place_notebook, public_checks, write_result
 from autograder.store import Store
 from autograder.results import GradingResult
 from autograder.roster import Roster
@@ -114,5 +114,6 @@ def check(assignment: str, notebook: Path, root: Path | None = None, isolate: bo
     sub = intake.load(notebook, bundle.spec.notebook)
     with Sandbox(bundle.spec.limits, isolate=isolate) as sandbox:
         place_notebook(sandbox, sub.notebook, bundle.spec.notebook)
+        place_files(sandbox, bundle.root)
         run = NotebookRun(sub.notebook, sandbox).run_all()
         return CheckReport(public_checks(run, list(bundle.spec.questions)), run.failed_cells())

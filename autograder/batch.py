@@ -163,10 +163,28 @@ def make_grader(bundle: Any, calibration: dict[str, dict], isolate: bool | None)
     return Grader(bundle, calibration.get(calibration_key(bundle)), isolate=isolate)
 
 
-def grade_one(grader, job: Job, out: Path) -> dict:
-    """Grade one job; a fault of ours or the machine's is recorded as its result, never raised."""
+def with_threads(bundle: Any, threads: int) -> Any:
+    """The bundle with each kernel's numerical thread pools capped at ``threads`` (0: no cap)."""
+    spec = bundle.spec
+    limits = dataclasses.replace(spec.limits, threads=threads)
+    return dataclasses.replace(bundle, spec=dataclasses.replace(spec, limits=limits))
+
+
+def _limit_threads_here(threads: int) -> None:
+    """The grading process's own BLAS pools too: NumPy baselines timed here share the machine as kernels do."""
+    if threads:
+        import threadpoolctl
+
+        threadpoolctl.threadpool_limits(threads)
+
+
+def grade_one(grader, job: Job, out: Path, prewarm: bool = False) -> dict:
+    """Grade one job; a fault of ours or the machine's is recorded as its result, never raised.
+
+    ``prewarm``: more jobs follow on this grader, so it may start the next kernel early.
+    """
     try:
-        result = grader.grade(job.path, out, student=job.student)
+        result = grader.grade(job.path, out, student=job.student, prewarm=prewarm)
     except Exception as e:
         result = failed_result(grader.spec, job.path, out, job.student, e)
     return result.to_dict()
@@ -245,6 +263,10 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
         if client is not None:
             stack.enter_context(client)
         jobs, kept = plan(files, store, student, force, tuple(regrade), roster, log)
+        local_workers = min(workers, len(jobs))
+        if client is None and local_workers > 1:
+            # Kernels side by side share the cores; the calibration below is measured under the same share.
+            bundle = with_threads(bundle, max(1, (hardware.machine().get("cores") or 1) // local_workers))
         if canvas_column:
             store.set_meta("canvas_column", canvas_column)
         calibration = calibrate(bundle, store, jobs, isolate, log, calibration_from) if jobs else {}
@@ -262,10 +284,10 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
 
         if client is not None:
             _run_dask(client, bundle, jobs, out, calibration, isolate, finish)
-        elif workers <= 1 or len(jobs) <= 1:
+        elif local_workers <= 1:
             _run_here(bundle, jobs, out, calibration, isolate, finish)
         else:
-            _run_pool(min(workers, len(jobs)), bundle, jobs, out, calibration, isolate, finish)
+            _run_pool(local_workers, bundle, jobs, out, calibration, isolate, finish)
         results = store.results()
         column = store.get_meta("canvas_column")
     write_class_reports(results, out, column)
@@ -276,15 +298,16 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
 def _run_here(bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish) -> None:
     grader = make_grader(bundle, calibration, isolate)
     try:
-        for job in jobs:
-            finish(job, grade_one(grader, job, out))
+        for i, job in enumerate(jobs):
+            finish(job, grade_one(grader, job, out, prewarm=i + 1 < len(jobs)))
     finally:
         grader.close()
 
 
 def _worker_main(conn, bundle, calibration: dict, isolate, out: Path) -> None:
-    """A grading process: one grader, jobs in through ``conn``, results out; None ends it."""
+    """A grading process: one grader, ``(job, more_follow)`` in through ``conn``, results out; None ends it."""
     try:
+        _limit_threads_here(bundle.spec.limits.threads)
         grader = make_grader(bundle, calibration, isolate)
     except BaseException:
         conn.send(("fatal", traceback.format_exc(limit=5)))
@@ -297,7 +320,8 @@ def _worker_main(conn, bundle, calibration: dict, isolate, out: Path) -> None:
                 return
             if job is None:
                 return
-            conn.send(("result", grade_one(grader, job, out)))
+            job, more = job
+            conn.send(("result", grade_one(grader, job, out, prewarm=more)))
     finally:
         grader.close()
 
@@ -320,7 +344,7 @@ def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, iso
         job = pending.popleft() if pending else None
         workers[conn][1] = job
         try:
-            conn.send(job)
+            conn.send(None if job is None else (job, bool(pending)))
         except (BrokenPipeError, OSError):  # it just died; its sentinel says so next
             pass
 

@@ -94,21 +94,52 @@ def build(assignment: str, root: Path | None = None, check: bool = False, dist: 
             if extra.is_file() and rel != spec.notebook and not rel.endswith(".pdf"):
                 files[rel] = extra.read_bytes()
 
+        if spec.files:
+            # Data files are made from the spec by every build, never committed: git ignores them.
+            files[".gitignore"] = ("# Made by `dlgrade build` from the spec's files key.\n"
+                                   + "".join(f"/{f.name}\n" for f in spec.files)).encode()
+
         if check:
-            stale = _compare(template_dir, files)
+            stale = _compare(template_dir, files, {f.name for f in spec.files})
             return BuildResult(assignment, template_dir / spec.notebook, bundle, stale)
 
+        data = Path(tmp) / "files"
+        for f in spec.files:
+            make_data_file(f, data / f.name, spec)
         if template_dir.exists():
             shutil.rmtree(template_dir)
-        for rel, data in files.items():
+        for rel, blob in files.items():
             (template_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (template_dir / rel).write_bytes(data)
+            (template_dir / rel).write_bytes(blob)
+        for f in spec.files:
+            shutil.copyfile(data / f.name, template_dir / f.name)
 
-        _write_bundle(bundle, spec, _notebook_bytes(reference))
+        _write_bundle(bundle, spec, _notebook_bytes(reference), data)
     return BuildResult(assignment, template_dir / spec.notebook, bundle)
 
 
-def _compare(template_dir: Path, files: dict[str, bytes]) -> list[str]:
+def make_data_file(f: spec_mod.DataFile, dest: Path, spec: spec_mod.Assignment) -> None:
+    """Write the spec's data file ``f`` to ``dest``; the same spec always gives the same bytes."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    args = f.kwargs()
+    where = f"{spec.file}: files.{f.name}"
+    if f.maker == "synthetic_higgs":
+        from autograder.data.higgs import write_synthetic_higgs
+
+        if args.get("rows", 1) < 1:
+            raise BuildError(f"{where}.synthetic_higgs.rows: must be at least 1")
+        write_synthetic_higgs(dest, args.get("rows", 10_000), args.get("seed", 0))  # gzip if the name ends .gz
+    elif f.maker == "copy":
+        source = Path(args["path"]).expanduser()
+        source = source if source.is_absolute() else spec.root / source
+        if not source.is_file():
+            raise BuildError(f"{where}.copy.path: {source} is not a file")
+        shutil.copyfile(source, dest)
+    else:  # spec.py admits only FILE_MAKERS
+        raise BuildError(f"{where}: no maker {f.maker!r}")
+
+
+def _compare(template_dir: Path, files: dict[str, bytes], made: set[str] = frozenset()) -> list[str]:
     stale = []
     for rel, data in files.items():
         path = template_dir / rel
@@ -118,16 +149,19 @@ def _compare(template_dir: Path, files: dict[str, bytes]) -> list[str]:
             stale.append(f"{path}: differs from a fresh build")
     if template_dir.exists():
         for path in sorted(template_dir.rglob("*")):
-            if path.is_file() and path.relative_to(template_dir).as_posix() not in files:
+            rel = path.relative_to(template_dir).as_posix()
+            if path.is_file() and rel not in files and rel not in made:
                 stale.append(f"{path}: not produced by the build")
     return stale
 
 
-def _write_bundle(bundle: Path, spec: spec_mod.Assignment, reference: bytes) -> None:
+def _write_bundle(bundle: Path, spec: spec_mod.Assignment, reference: bytes, data: Path) -> None:
     tmp = bundle.with_name(f".{bundle.name}.building")
     if tmp.exists():
         shutil.rmtree(tmp)
     (tmp / "hidden").mkdir(parents=True)
+    if spec.files:
+        shutil.copytree(data, tmp / "files")
     shutil.copy2(spec.file, tmp / "assignment.yaml")
     for f in sorted(spec.hidden_dir.glob("*.py")):
         shutil.copy2(f, tmp / "hidden" / f.name)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -64,6 +66,19 @@ def place_notebook(sandbox: Sandbox, nb: nbformat.NotebookNode, name: str) -> No
         os.chown(path, sandbox.uid, sandbox.uid)
 
 
+def place_files(sandbox: Sandbox, bundle_root: Path) -> None:
+    """The spec's data files (built into the bundle's ``files/``) beside the notebook, as students have them."""
+    folder = Path(bundle_root) / "files"
+    if not folder.is_dir():
+        return
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and not f.is_symlink():
+            dest = sandbox.workdir / f.name
+            shutil.copyfile(f, dest)
+            if sandbox.uid != os.geteuid():
+                os.chown(dest, sandbox.uid, sandbox.uid)
+
+
 def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
     """Otter's public tests, run in the sandbox; shown to students, never counted."""
     if not run.sandbox.alive:
@@ -89,6 +104,11 @@ class Grader:
     ``calibration`` are figures a batch measured at its start (see
     ``calibration_key``); without them, the reference is measured when a test
     first needs it.
+
+    ``grade(..., prewarm=True)`` starts the next submission's kernel, in a
+    sandbox of its own with the spec's ``preload`` imported, while this
+    submission is judged. No submission code ever runs in it before it is
+    handed to the next submission, so it is as clean as a kernel started then.
     """
 
     def __init__(self, bundle: Bundle, calibration: dict[str, float] | None = None, isolate: bool | None = None):
@@ -100,9 +120,72 @@ class Grader:
         self._exit = contextlib.ExitStack()
         start_ref = self._start_reference if bundle.reference.exists() else None
         self.calibration = Calibration(calibration, start_ref, hidden.figures)
+        self._warm: concurrent.futures.Future | None = None
+        self._starter: concurrent.futures.ThreadPoolExecutor | None = None
 
     def close(self) -> None:
+        self._drop_warm()
+        if self._starter is not None:
+            self._starter.shutdown(wait=True)
         self._exit.close()
+
+    # -- kernels ------------------------------------------------------------
+
+    def _started_sandbox(self) -> Sandbox:
+        sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
+        try:
+            sandbox.start()
+            sandbox.preload()
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox
+
+    def _prewarm(self) -> None:
+        if self._warm is None:
+            if self._starter is None:
+                self._starter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlgrade-prewarm")
+            self._warm = self._starter.submit(self._started_sandbox)
+
+    def _take_warm(self) -> Sandbox | None:
+        """The kernel started ahead for this submission, if there is one and it is still alive."""
+        warm, self._warm = self._warm, None
+        if warm is None:
+            return None
+        try:
+            sandbox = warm.result()
+        except Exception:  # it could not start: a fresh start now will say why
+            return None
+        if not sandbox.alive:
+            sandbox.close()
+            return None
+        return sandbox
+
+    def _drop_warm(self) -> None:
+        sandbox = self._take_warm()
+        if sandbox is not None:
+            sandbox.close()
+
+    def _sandbox_for(self, notebook: nbformat.NotebookNode) -> Sandbox:
+        """A started kernel in a fresh sandbox, the notebook placed under the assignment's file name."""
+        sandbox = self._take_warm()
+        try:
+            if sandbox is None:
+                sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
+                # Placed before the kernel starts, so that nothing of the submission's can be in the way.
+                place_notebook(sandbox, notebook, self.spec.notebook)
+                place_files(sandbox, self.bundle.root)
+                sandbox.start()
+                sandbox.preload()
+            else:
+                # The kernel has run nothing but our imports: its folder holds nothing of anyone's.
+                place_notebook(sandbox, notebook, self.spec.notebook)
+                place_files(sandbox, self.bundle.root)
+        except BaseException:
+            if sandbox is not None:
+                sandbox.close()
+            raise
+        return sandbox
 
     def __enter__(self) -> "Grader":
         return self
@@ -115,6 +198,7 @@ class Grader:
         sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
         try:
             place_notebook(sandbox, ref_nb, self.spec.notebook)
+            place_files(sandbox, self.bundle.root)
             sandbox.start()
             run = NotebookRun(ref_nb, sandbox).run_all()
             broken = run.failed_cells()
@@ -127,23 +211,22 @@ class Grader:
         self._exit.callback(sandbox.close)
         return handle
 
-    def grade(self, path: Path, out: Path, student: str | None = None) -> GradingResult:
-        """Grade one file and write ``out/<student>/``: results.json, feedback.html, executed.ipynb."""
+    def grade(self, path: Path, out: Path, student: str | None = None, prewarm: bool = False) -> GradingResult:
+        """Grade one file and write ``out/<student>/``: results.json, feedback.html, executed.ipynb.
+
+        ``prewarm``: another submission follows; start its kernel while this one is judged.
+        """
         started = time.perf_counter()
         common = dict(machine=hardware.machine(), fingerprint=hardware.fingerprint(), source=str(path))
         sub, rejected = load_submission(self.spec, path, student, common)
         if rejected is not None:
             return self._write(rejected, out, None, started)
-        sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
+        sandbox = self._sandbox_for(sub.notebook)
         try:
-            # Placed before the kernel starts, so that nothing of the submission's can be in the way.
-            place_notebook(sandbox, sub.notebook, self.spec.notebook)
-        except BaseException:
-            sandbox.close()
-            raise
-        with sandbox:
             run = NotebookRun(sub.notebook, sandbox).run_all()
             notebook_seconds = run.seconds
+            if prewarm:
+                self._prewarm()
             public = public_checks(run, list(self.spec.questions))
             judge_start = time.perf_counter()
             handle, setup_error = None, ""
@@ -161,7 +244,9 @@ class Grader:
                 time_source=sub.time_source,
                 seconds={"notebook": notebook_seconds, "judge": time.perf_counter() - judge_start}, **common,
             )
-            return self._write(result, out, run.executed, started)
+        finally:
+            sandbox.close()
+        return self._write(result, out, run.executed, started)
 
     def _write(self, result: GradingResult, out: Path, executed, started: float) -> GradingResult:
         result.seconds["total"] = time.perf_counter() - started

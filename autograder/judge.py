@@ -16,10 +16,12 @@ kernel; other objects stay there as ``Remote`` references.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import inspect
 import io
 import json
+import math
 import os
 import shutil
 import stat
@@ -73,7 +75,8 @@ def reference_figure(name: str):
 
     Every declared figure is measured once at the start of a batch, on a quiet
     machine, before any submission runs; hidden tests read it with
-    ``ctx.reference(name)``.
+    ``ctx.reference(name)``. ``fn(reference_handle, thresholds)`` also gets
+    its question's thresholds from the spec.
     """
 
     def mark(fn: Callable[["Handle"], float]) -> Callable:
@@ -609,6 +612,8 @@ def load_hidden(spec: Assignment, hidden_dir: Path | None = None) -> HiddenTests
                 continue
             if name in figures:
                 raise SpecError(file, f.__name__, f"reference figure {name!r} is declared twice")
+            if len(inspect.signature(f).parameters) >= 2:
+                f = functools.partial(f, thresholds=dict(spec.questions[question].thresholds))
             figures[name] = f
     for name, question in spec.questions.items():
         total = sum(t.points for t in tests[name])
@@ -662,6 +667,23 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
             result.notes.extend(ctx.notes)
             results.append(result)
     return results, plots
+
+
+def median_verdict(known: list[float], k: int, passes: Callable[[float], bool]) -> bool | None:
+    """The verdict on the median of ``k`` measurements if the ``known`` first ones already decide it.
+
+    ``passes`` must be monotone (``x >= t`` or ``x <= t``). The rest may turn
+    out anything, so the verdict is decided when the median passes even with
+    every missing value at its worst, or fails even with every one at its
+    best. A judge that stops there gives exactly the score that all ``k``
+    would have given, for less work. None: measure another one.
+    """
+    missing = k - len(known)
+    if missing <= 0:
+        return passes(statistics.median(known))
+    low = passes(statistics.median([*known, *[-math.inf] * missing]))
+    high = passes(statistics.median([*known, *[math.inf] * missing]))
+    return low if low == high else None
 
 
 def _first_line(text: str, limit: int = 400) -> str:

@@ -68,7 +68,41 @@ def _perturb(model, scale=0.5, seed=1):
     model.set_weights([w + scale * rng.standard_normal(w.shape).astype(w.dtype) for w in model.get_weights()])
 
 
-_PROBES = {"sleeper": _Sleeper, "mlp": _mlp, "perturb": lambda: _perturb}
+def _dataset(x, y, batch_size=256, shuffle_seed=None):
+    """A ``tf.data`` pipeline of ``(x, y)`` batches, as a student's training function expects one."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(x), seed=int(shuffle_seed), reshuffle_each_iteration=True)
+    return ds.batch(int(batch_size)).prefetch(tf.data.AUTOTUNE)
+
+
+def _gradient(fn, x, *args):
+    """d sum(fn(x, *args)) / dx through tf.GradientTape: the gradient the submission's function gives."""
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(tf.convert_to_tensor(fn(x, *args), dtype=tf.float32))
+    grad = tape.gradient(y, x)
+    return None if grad is None else grad.numpy()
+
+
+def _in_dense(activation, x, units=4, seed=0):
+    """A Dense layer that uses ``activation``, applied to ``x``; with its weights, for the judge to redo."""
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+    layer = keras.layers.Dense(int(units), activation=activation)
+    out = layer(x)
+    kernel, bias = layer.get_weights()
+    return out, kernel, bias
+
+
+_PROBES = {"sleeper": _Sleeper, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
+           "gradient": lambda: _gradient, "in_dense": lambda: _in_dense}
 
 
 class _Agent:

@@ -393,8 +393,11 @@ class OtterGrader:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def grade(self, path: Path, out: Path, student: str | None = None) -> GradingResult:
-        """Grade one file and write ``out/<student>/``: results.json and feedback.html."""
+    def grade(self, path: Path, out: Path, student: str | None = None, prewarm: bool = False) -> GradingResult:
+        """Grade one file and write ``out/<student>/``: results.json and feedback.html.
+
+        ``prewarm`` is ignored: Otter's runner starts its own kernel, inside the sandbox.
+        """
         started = time.perf_counter()
         common = dict(machine=hardware.machine(), fingerprint=hardware.fingerprint(), source=str(path))
         sub, rejected = load_submission(self.spec, path, student, common)

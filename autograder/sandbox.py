@@ -375,6 +375,18 @@ class Sandbox:
                 continue
         raise SandboxError(f"the kernel did not start within {self.limits.startup_timeout:.0f} s: {self.log_tail()}")
 
+    def preload(self) -> None:
+        """Import the spec's ``preload`` modules in the kernel, before any submission code runs in it.
+
+        A module that fails to import is left for the submission's own import
+        to report; the kernel stays as it was.
+        """
+        if self.limits.preload and self.alive:
+            # __import__ binds no name: the submission starts with an empty namespace all the same.
+            code = (f"for __dlg in {list(self.limits.preload)!r}:\n"
+                    "    try:\n        __import__(__dlg)\n    except Exception:\n        pass\ndel __dlg\n")
+            self.run(code, timeout=self.limits.startup_timeout)
+
     def log_tail(self, n: int = 1500) -> str:
         try:
             data = (self.root / "kernel.log").read_bytes()
@@ -385,24 +397,35 @@ class Sandbox:
     def restart(self) -> None:
         """A fresh kernel in the same folder (the old one's state is gone)."""
         self._stop_kernel()
-        if self.uid != os.geteuid():
-            # Processes of the old kernel (a fork bomb's children, say) count
-            # against the uid's RLIMIT_NPROC until they are gone.
-            for _ in range(50):
-                left = _processes_of(self.uid)
-                if not left:
-                    break
-                for p in left:
-                    try:
-                        p.kill()
-                    except psutil.Error:
-                        pass
-                time.sleep(0.1)
+        # Processes of the old kernel (a fork bomb's children, say) count
+        # against the uid's RLIMIT_NPROC until they are gone.
+        self._reap_uid()
         self.restarts += 1
         self.start()
 
+    def _reap_uid(self) -> None:
+        """Wait (killing) until no process runs as this sandbox's uid.
+
+        Killing bwrap's init ends its pid namespace, but the kernel of the
+        host does that asynchronously: a process the submission started may
+        still be dying when ``_kill_tree`` returns.
+        """
+        if self.uid == os.geteuid():
+            return
+        for _ in range(100):
+            left = _processes_of(self.uid)
+            if not left:
+                return
+            for p in left:
+                try:
+                    p.kill()
+                except psutil.Error:
+                    pass
+            time.sleep(0.05)
+
     def close(self) -> None:
         self._stop_kernel()
+        self._reap_uid()  # before the uid is free for another sandbox
         if self._log:
             self._log.close()
             self._log = None
@@ -453,6 +476,12 @@ class Sandbox:
             "TF_FORCE_GPU_ALLOW_GROWTH": "true",
             "TF_CPP_MIN_LOG_LEVEL": "2",
         }
+        if self.limits.threads:
+            # Parallel kernels on a few cores: each gets its share instead of all of them (oversubscribed
+            # thread pools make small models train slower, not faster).
+            n = str(self.limits.threads)
+            env.update(OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
+                       TF_NUM_INTRAOP_THREADS=n, TF_NUM_INTEROP_THREADS=n)
         if self.gpu and os.environ.get("LD_LIBRARY_PATH"):
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
         if not self.gpu:

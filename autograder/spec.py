@@ -31,6 +31,12 @@ class Limits:
     max_file_mb: int = 1024
     output_chars: int = 20_000
     startup_timeout: float = 60.0
+    #: Threads for the kernel's numerical libraries (TensorFlow, BLAS); 0 leaves them as many as cores.
+    #: Not a spec key: a batch sets it to cores / workers, so that parallel kernels do not fight over cores.
+    threads: int = 0
+    #: Modules imported in a fresh kernel before the submission runs (the spec's ``preload``), so that a
+    #: batch can start the next kernel while the current submission is judged.
+    preload: tuple[str, ...] = ()
 
 
 class SpecError(ValueError):
@@ -57,6 +63,25 @@ class Question:
         return self.thresholds[key]
 
 
+#: How a data file beside the notebook is made: generator name -> its keyword arguments (name: type).
+FILE_MAKERS = {
+    "synthetic_higgs": {"rows": int, "seed": int},
+    "copy": {"path": str},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class DataFile:
+    """A file put beside the notebook, for students and in every sandbox (the spec's ``files``)."""
+
+    name: str
+    maker: str  # a key of FILE_MAKERS
+    params: tuple[tuple[str, Any], ...]
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
 @dataclasses.dataclass(frozen=True)
 class Assignment:
     id: str
@@ -67,6 +92,7 @@ class Assignment:
     root: Path
     show_hidden_tests: bool = False
     late: LatePolicy | None = None  # no deadline: nothing is ever late
+    files: tuple[DataFile, ...] = ()
 
     @property
     def file(self) -> Path:
@@ -124,7 +150,8 @@ def load(path: Path | str) -> Assignment:
         raise SpecError(file, where, f"not valid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(raw, dict):
         raise SpecError(file, "(top level)", "expected a mapping of keys such as assignment, questions, limits")
-    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "late"}
+    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "late", "preload",
+             "files"}
     for key in raw:
         if key not in known:
             raise SpecError(file, str(key), f"unknown key; expected one of {sorted(known)}")
@@ -145,6 +172,7 @@ def load(path: Path | str) -> Assignment:
         if value <= 0:
             raise SpecError(file, f"limits.{key}", f"must be positive, got {value}")
         limit_args[_LIMIT_KEYS[key]] = value
+    limit_args["preload"] = _preload(raw.get("preload", []), file)
 
     questions_raw = _require(raw, "questions", dict, file, "")
     if not questions_raw:
@@ -182,7 +210,45 @@ def load(path: Path | str) -> Assignment:
         root=file.parent,
         show_hidden_tests=bool(_typed(raw.get("show_hidden_tests", False), bool, file, "show_hidden_tests")),
         late=_late(raw["late"], file) if "late" in raw else None,
+        files=_files(raw.get("files", {}), file, notebook),
     )
+
+
+def _files(raw: Any, file: Path, notebook: str) -> tuple[DataFile, ...]:
+    """``files: {NAME: {MAKER: {ARG: VALUE}}}``, e.g. ``higgs_sample.csv.gz: {synthetic_higgs: {rows: 10000}}``."""
+    _typed(raw, dict, file, "files")
+    out = []
+    for name, how in raw.items():
+        key = f"files.{name}"
+        if not isinstance(name, str) or not name or "/" in name or name.startswith(".") or name == notebook:
+            raise SpecError(file, key, "a file name must be a plain name (no folders, not hidden, not the notebook)")
+        _typed(how, dict, file, key)
+        if len(how) != 1 or next(iter(how)) not in FILE_MAKERS:
+            raise SpecError(file, key, f"give exactly one of {sorted(FILE_MAKERS)}, e.g. "
+                                       "{synthetic_higgs: {rows: 10000, seed: 0}} or {copy: {path: /data/HIGGS.csv.gz}}")
+        maker, params = next(iter(how.items()))
+        _typed(params, dict, file, f"{key}.{maker}")
+        wanted = FILE_MAKERS[maker]
+        for arg, value in params.items():
+            if arg not in wanted:
+                raise SpecError(file, f"{key}.{maker}.{arg}", f"unknown argument; expected {sorted(wanted)}")
+            _typed(value, wanted[arg], file, f"{key}.{maker}.{arg}")
+        if maker == "copy" and "path" not in params:
+            raise SpecError(file, f"{key}.copy.path", "missing")
+        out.append(DataFile(name, maker, tuple(sorted(params.items()))))
+    return tuple(out)
+
+
+def _preload(raw: Any, file: Path) -> tuple[str, ...]:
+    """Module names such as tensorflow or sklearn.datasets; nothing else may reach the kernel's import."""
+    _typed(raw, list, file, "preload")
+    names = []
+    for i, name in enumerate(raw):
+        _typed(name, str, file, f"preload[{i}]")
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise SpecError(file, f"preload[{i}]", f"{name!r} is not a module name such as tensorflow")
+        names.append(name)
+    return tuple(names)
 
 
 _LATE_KEYS = ("deadline", "grace_minutes", "per_day_percent", "per_hour_percent", "max_percent", "cutoff_days",

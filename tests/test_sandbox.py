@@ -133,6 +133,16 @@ def test_fork_bomb_is_capped(sandbox):
     assert seen["error"] == "BlockingIOError" and seen["forked"] < 64, seen
 
 
+def test_thread_share_and_preload_reach_the_kernel_and_bind_no_name():
+    with Sandbox(Limits(threads=1, preload=("numpy", "no_such_module_here")), isolate=True) as sb:
+        sb.preload()
+        run = sb.run("import os, sys\n"
+                     "print(os.environ['TF_NUM_INTRAOP_THREADS'], os.environ['OMP_NUM_THREADS'],\n"
+                     "      'numpy' in sys.modules, 'numpy' in globals(), 'no_such_module_here' in sys.modules)")
+        assert run.ok, run.error_line()
+        assert run.outputs[0]["text"].split() == ["1", "1", "True", "False", "False"]
+
+
 def test_cell_timeout_interrupts_and_state_survives():
     with Sandbox(Limits(cell_timeout=2), isolate=True) as sb:
         assert sb.run("x = 41").ok

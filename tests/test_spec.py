@@ -56,6 +56,18 @@ def test_a_good_spec_loads(tmp_path):
     ("assignment: a9\nquestions: [q1]\n", "questions", "expected dict"),
     ("assignment: a9\nquestions: {q1: {points: 1}\n", "line", "not valid YAML"),
     ("- just\n- a list\n", "(top level)", "mapping"),
+    ("assignment: a9\npreload: tensorflow\nquestions: {q1: {points: 1}}\n", "preload", "expected list"),
+    ("assignment: a9\nfiles: {../x.csv: {copy: {path: x.csv}}}\nquestions: {q1: {points: 1}}\n", "files.../x.csv",
+     "plain name"),
+    ("assignment: a9\nfiles: {a.csv: {download: {url: x}}}\nquestions: {q1: {points: 1}}\n", "files.a.csv",
+     "give exactly one of"),
+    ("assignment: a9\nfiles: {a.csv: {synthetic_higgs: {rows: many}}}\nquestions: {q1: {points: 1}}\n",
+     "files.a.csv.synthetic_higgs.rows", "expected int"),
+    ("assignment: a9\nfiles: {a.csv: {synthetic_higgs: {n: 5}}}\nquestions: {q1: {points: 1}}\n",
+     "files.a.csv.synthetic_higgs.n", "unknown argument"),
+    ("assignment: a9\nfiles: {a.csv: {copy: {}}}\nquestions: {q1: {points: 1}}\n", "files.a.csv.copy.path", "missing"),
+    ("assignment: a9\npreload: [numpy, 'os; import shutil']\nquestions: {q1: {points: 1}}\n", "preload[1]",
+     "not a module name"),
 ])
 def test_bad_specs_name_file_and_key(tmp_path, text, key, words):
     folder = write(tmp_path, text)
@@ -64,6 +76,18 @@ def test_bad_specs_name_file_and_key(tmp_path, text, key, words):
     assert err.value.key.startswith(key), err.value
     assert words in err.value.problem
     assert str(folder / "assignment.yaml") in str(err.value)
+
+
+def test_preload_names_modules_for_the_kernel(tmp_path):
+    a = spec.load(write(tmp_path, GOOD.replace("questions:", "preload: [numpy, sklearn.datasets]\nquestions:", 1)))
+    assert a.limits.preload == ("numpy", "sklearn.datasets")
+    assert spec.load(write(tmp_path, GOOD)).limits.preload == ()
+
+
+def test_files_name_how_each_is_made(tmp_path):
+    text = GOOD.replace("questions:", "files:\n  h.csv.gz: {synthetic_higgs: {rows: 50, seed: 3}}\nquestions:", 1)
+    (f,) = spec.load(write(tmp_path, text)).files
+    assert (f.name, f.maker, f.kwargs()) == ("h.csv.gz", "synthetic_higgs", {"rows": 50, "seed": 3})
 
 
 def test_missing_threshold_names_the_key(tmp_path):
