@@ -171,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="build, grade the example submissions, write reports")
     d.add_argument("-o", "--output", type=Path, default=Path("demo-results"))
-    d.add_argument("--assignments", nargs="+", default=["a1"])
+    d.add_argument("--assignments", nargs="+", default=["a1", "a2"])
     d.set_defaults(func=cmd_demo)
     return p
 

@@ -26,14 +26,43 @@ def a1_bundle():
 
 
 @pytest.fixture(scope="session")
-def demo_results(tmp_path_factory):
-    """``dlgrade demo`` run once: every a1 example graded, as a new user first sees it."""
+def demo_run(tmp_path_factory):
+    """``dlgrade demo`` run once: every example of every assignment graded, as a new user first sees it."""
     out = tmp_path_factory.mktemp("demo")
     proc = dlgrade("demo", "-o", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out / "a1", proc.stdout
+    return out, proc.stdout
+
+
+@pytest.fixture(scope="session")
+def demo_results(demo_run):
+    """The demo's a1 results folder and everything the demo printed."""
+    return demo_run[0] / "a1", demo_run[1]
+
+
+@pytest.fixture(scope="session")
+def demo_a2(demo_run):
+    return demo_run[0] / "a2", demo_run[1]
 
 
 @pytest.fixture(scope="session")
 def a1_expected():
     return yaml.safe_load((ROOT / "assignments" / "a1" / "examples" / "expected.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def a2_expected():
+    return yaml.safe_load((ROOT / "assignments" / "a2" / "examples" / "expected.yaml").read_text())
+
+
+def assert_fails_exactly(result, expected) -> None:
+    """A graded example fails the hidden tests ``expected`` lists ("all": every one), and loses just their points."""
+    assert result.status == "graded" and result.isolation == "bubblewrap"
+    tests = [t for q in result.questions for t in q.tests]
+    failed = sorted(f"{t.question}/{t.name}" for t in tests if t.status != "passed")
+    if expected == "all":
+        assert len(failed) == len(tests), failed
+        assert result.score == 0
+    else:
+        assert failed == expected
+        assert result.score == result.possible - sum(t.max_points for t in tests if t.status != "passed")

@@ -1,11 +1,11 @@
-"""Make a1's example submissions from the reference solution: right, untouched, and wrong in known ways.
+"""Make example submissions from a reference solution: right, untouched, and wrong in known ways.
 
 Each wrong submission carries several independent mistakes, one per
-question, so that one grading run checks many of them; ``expected.yaml``
-says which hidden tests each mistake must fail. Run after the reference
-changes::
+question (or per function), so that one grading run checks many of them;
+``expected.yaml`` says which hidden tests each mistake must fail. Run after
+the reference changes::
 
-    python tests/make_examples.py      # rewrites assignments/a1/examples/
+    python tests/make_examples.py a1 a2   # rewrites assignments/<id>/examples/
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "assignments" / "a1" / "examples"
 
 # (cell that contains `marker`, old text, new text, tests it must fail)
-MISTAKES = {
+A1_MISTAKES = {
     "relu_where_softmax_belongs": (
         "def build_sequential", 'keras.layers.Dense(num_classes, activation="softmax"),\n    ])',
         'keras.layers.Dense(num_classes, activation="relu"),\n    ])', ["q4/sequential_model"]),
@@ -65,35 +64,102 @@ MISTAKES = {
         ["q7/loss_is_logged_every_epoch"]),
 }
 
-# Each wrong submission: one mistake per question at most, so every failure is attributable.
-SUBMISSIONS = {
+A2_MISTAKES = {
+    "relu_leaks_negatives": (
+        "def relu", "return tf.maximum(x, 0.0)  # SOLUTION", "return tf.maximum(x, 0.01 * x)",
+        ["q1/relu_values_and_gradient", "q1/activations_work_inside_a_dense_layer"]),
+    "leaky_relu_ignores_alpha": (
+        "def relu", "return tf.where(x > 0, x, alpha * x)  # SOLUTION", "return tf.where(x > 0, x, 0.2 * x)",
+        ["q1/leaky_relu_values_and_gradient"]),
+    "elu_wrong_below_zero": (
+        "def relu", "return tf.where(x > 0, x, alpha * (tf.exp(tf.minimum(x, 0.0)) - 1.0))  # SOLUTION",
+        "return tf.where(x > 0, x, alpha * tf.exp(tf.minimum(x, 0.0)))",
+        ["q1/elu_values_and_gradient", "q1/selu_values_and_gradient", "q1/activations_work_inside_a_dense_layer"]),
+    "elu_exp_overflows": (
+        "def relu", "return tf.where(x > 0, x, alpha * (tf.exp(tf.minimum(x, 0.0)) - 1.0))  # SOLUTION",
+        "return tf.where(x > 0, x, alpha * (tf.exp(x) - 1.0))",
+        ["q1/elu_values_and_gradient", "q1/selu_values_and_gradient"]),
+    "gelu_tanh_approximation": (
+        "def relu", "return 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0)))  # SOLUTION",
+        "return 0.5 * x * (1.0 + tf.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))",
+        ["q1/gelu_values_and_gradient", "q1/activations_work_inside_a_dense_layer"]),
+    "output_without_sigmoid": (
+        "def build_model", 'layers.append(keras.layers.Dense(1, activation="sigmoid"))',
+        "layers.append(keras.layers.Dense(1))", ["q2/one_sigmoid_output"]),
+    "activation_ignored": (
+        "def build_model", "keras.layers.Dense(units, activation=activation)",
+        'keras.layers.Dense(units, activation="relu")', ["q2/hidden_layers_use_the_activation"]),
+    "l2_penalty_doubled": (
+        "class L1L2", "self.l2 * tf.reduce_sum(tf.square(w))", "2 * self.l2 * tf.reduce_sum(tf.square(w))",
+        ["q3/penalty_is_l1_plus_l2", "q3/model_losses_hold_the_penalty"]),
+    "from_config_loses_l1": (
+        "class L1L2", 'return {"l1": self.l1, "l2": self.l2}  # SOLUTION', 'return {"l2": self.l2}',
+        ["q3/config_round_trip"]),
+    "output_layer_regularised": (
+        "class L1L2", 'keras.layers.Dense(1, activation="sigmoid"),',
+        'keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=L1L2(l2=l2)),',
+        ["q3/model_losses_hold_the_penalty"]),
+    "nesterov_ignored": (
+        "def make_optimizer", "    return kinds[name](learning_rate=learning_rate, **kw)",
+        '    kw.pop("nesterov", None)\n    return kinds[name](learning_rate=learning_rate, **kw)',
+        ["q4/sgd_and_rmsprop_as_asked"]),
+    "unknown_optimizer_becomes_adam": (
+        "def make_optimizer", '        raise ValueError(f"unknown optimiser {name!r}; expected one of {sorted(kinds)}")',
+        '        name = "adam"', ["q4/adam_and_adamw_as_asked"]),
+    "schedule_off_by_one_step": (
+        "def make_optimizer",
+        '        return keras.optimizers.schedules.ExponentialDecay(initial_learning_rate, decay_steps, kw["decay_rate"])',
+        '        return lambda step: initial_learning_rate * kw["decay_rate"] ** ((step + 1) / decay_steps)',
+        ["q4/schedules_at_hidden_steps"]),
+    "trained_on_too_little_data": (
+        "def train_higgs", "model.fit(train_ds, validation_data=val_ds, epochs=12, verbose=0)",
+        "model.fit(train_ds.take(4), validation_data=val_ds, epochs=1, verbose=0)",
+        ["q5/auc_on_unseen_events"]),
+}
+
+MISTAKES = {"a1": A1_MISTAKES, "a2": A2_MISTAKES}
+
+# Each wrong submission: one mistake per question (per function) at most, so every failure is attributable.
+A1_SUBMISSIONS = {
     "wrong_api_timer_saxpy": ["relu_where_softmax_belongs", "time_call_times_the_warmup_too", "saxpy_off_by_one",
                               "checkpoint_does_not_restore", "no_tensorboard_logs"],
     "wrong_units_wait_loop": ["functional_with_64_units", "time_call_does_not_wait", "vectorized_is_a_loop_too",
                               "linear_model_barely_trained", "tensorboard_one_epoch_short"],
     "wrong_dropout_training": ["dropout_also_at_inference", "classifier_under_trained"],
 }
+A2_SUBMISSIONS = {
+    "wrong_relu_logits_l2_nesterov_data": ["relu_leaks_negatives", "output_without_sigmoid", "l2_penalty_doubled",
+                                           "nesterov_ignored", "trained_on_too_little_data"],
+    "wrong_leaky_elu_activation_config_schedule": ["leaky_relu_ignores_alpha", "elu_wrong_below_zero",
+                                                   "activation_ignored", "from_config_loses_l1",
+                                                   "schedule_off_by_one_step"],
+    "wrong_gelu_overflow_outreg_name": ["gelu_tanh_approximation", "elu_exp_overflows", "output_layer_regularised",
+                                        "unknown_optimizer_becomes_adam"],
+}
+SUBMISSIONS = {"a1": A1_SUBMISSIONS, "a2": A2_SUBMISSIONS}
 
 
-def apply(nb: nbformat.NotebookNode, mistake: str) -> None:
-    marker, old, new, _ = MISTAKES[mistake]
+def apply(nb: nbformat.NotebookNode, assignment: str, mistake: str) -> None:
+    marker, old, new, _ = MISTAKES[assignment][mistake]
     cells = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
     if len(cells) != 1 or old not in cells[0].source:
         raise SystemExit(f"{mistake}: the reference no longer has {old!r} in the cell with {marker!r}")
     cells[0].source = cells[0].source.replace(old, new, 1)
 
 
-def make(reference: Path, template: Path, out: Path = EXAMPLES) -> dict:
+def make(assignment: str, reference: Path, template: Path) -> dict:
+    out = ROOT / "assignments" / assignment / "examples"
     out.mkdir(parents=True, exist_ok=True)
     expected = {"solution": {"fails": []}, "template": {"fails": "all"}}
     nbformat.write(nbformat.read(reference, 4), out / "solution.ipynb")
     nbformat.write(nbformat.read(template, 4), out / "template.ipynb")
-    for name, mistakes in SUBMISSIONS.items():
+    for name, mistakes in SUBMISSIONS[assignment].items():
         nb = nbformat.read(reference, 4)
         for m in mistakes:
-            apply(nb, m)
+            apply(nb, assignment, m)
         nbformat.write(nb, out / f"{name}.ipynb")
-        expected[name] = {"mistakes": mistakes, "fails": sorted(t for m in mistakes for t in MISTAKES[m][3])}
+        fails = {t for m in mistakes for t in MISTAKES[assignment][m][3]}
+        expected[name] = {"mistakes": mistakes, "fails": sorted(fails)}
     (out / "expected.yaml").write_text(
         "# Written by tests/make_examples.py: the hidden tests each example submission must fail.\n"
         + yaml.safe_dump(expected, sort_keys=True))
@@ -104,6 +170,7 @@ if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     from autograder import api
 
-    bundle = api.bundle_for("a1", ROOT)
-    make(bundle.reference, ROOT / "student_template" / "a1" / "a1.ipynb")
-    print(f"wrote {EXAMPLES}")
+    for assignment in sys.argv[1:] or sorted(MISTAKES):
+        bundle = api.bundle_for(assignment, ROOT)
+        make(assignment, bundle.reference, ROOT / "student_template" / assignment / f"{assignment}.ipynb")
+        print(f"wrote {ROOT / 'assignments' / assignment / 'examples'}")

@@ -12,8 +12,9 @@ import pytest
 from conftest import ROOT, dlgrade
 
 
-def test_build_check_finds_the_committed_template_current():
-    proc = dlgrade("build", "a1", "--check")
+@pytest.mark.parametrize("assignment", ["a1", "a2"])
+def test_build_check_finds_the_committed_template_current(assignment):
+    proc = dlgrade("build", assignment, "--check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "is current" in proc.stdout
 
@@ -45,6 +46,19 @@ def test_build_is_deterministic(course_copy):
     assert (course_copy / "student_template" / "a1" / "a1.ipynb").read_bytes() == before
     assert json.loads((course_copy / "dist" / "a1" / "manifest.json").read_text())["digest"] == digest
     assert before == (ROOT / "student_template" / "a1" / "a1.ipynb").read_bytes()
+
+
+def test_a2_build_makes_its_data_files_for_students_and_the_grader(course_copy):
+    proc = dlgrade("--root", str(course_copy), "build", "a2")
+    assert proc.returncode == 0, proc.stderr
+    made = course_copy / "student_template" / "a2" / "higgs_sample.csv.gz"
+    assert made.read_bytes() == (course_copy / "dist" / "a2" / "files" / "higgs_sample.csv.gz").read_bytes()
+    assert made.read_bytes()[:2] == b"\x1f\x8b" and made.stat().st_size > 100_000
+    assert "/higgs_sample.csv.gz" in (course_copy / "student_template" / "a2" / ".gitignore").read_text()
+    # What git holds is what the build made; the data file is made, not committed (see the --check test).
+    for name in ("a2.ipynb", ".gitignore"):
+        assert (course_copy / "student_template" / "a2" / name).read_bytes() == \
+            (ROOT / "student_template" / "a2" / name).read_bytes()
 
 
 def test_student_notebook_has_no_solutions_and_needs_no_autograder():

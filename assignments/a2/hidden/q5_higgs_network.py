@@ -1,0 +1,90 @@
+"""q5 — the physicist's network: AUC on events the submission never sees, under the spec's seed policy."""
+
+import statistics
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from autograder.checks.values import array
+from autograder.data.higgs import iter_higgs, synthetic_higgs
+from autograder.checks.seeds import seeds_note, train_over_seeds
+from autograder.judge import NotGraded, Remote, reference_figure, test_case
+
+
+def events(thresholds):
+    """``(train x, y), (val x, y), (eval x, y)`` as the spec says: the judge's own synthetic events or the real file's."""
+    sizes = [int(thresholds[k]) for k in ("train_rows", "val_rows", "eval_rows")]
+    source = str(thresholds.get("source", "synthetic"))
+    if source == "synthetic":
+        x, y = synthetic_higgs(sum(sizes), seed=int(thresholds["data_seed"]))
+    else:  # the real HIGGS file: its first rows, in order
+        chunks = list(iter_higgs(Path(source).expanduser(), n_rows=sum(sizes)))
+        x, y = np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+        if len(x) < sum(sizes):
+            raise NotGraded(f"{source} has {len(x)} rows; q5 needs {sum(sizes)}")
+    cut = np.cumsum(sizes)
+    return (x[:cut[0]], y[:cut[0]]), (x[cut[0]:cut[1]], y[cut[0]:cut[1]]), (x[cut[1]:], y[cut[1]:])
+
+
+def datasets(handle, thresholds, seed):
+    """Training and validation batches built inside the kernel; the evaluation labels stay here."""
+    (x_tr, y_tr), (x_va, y_va), _ = events(thresholds)
+    batch = int(thresholds["batch_size"])
+    train = handle.make("dataset", x=x_tr, y=y_tr, batch_size=batch, shuffle_seed=seed)
+    val = handle.make("dataset", x=x_va, y=y_va, batch_size=batch)
+    return train, val
+
+
+@reference_figure("q5.train_higgs_seconds")
+def reference_training_time(ref, thresholds):
+    """The reference solution's training time on this machine, measured at the start of a batch."""
+    train, val = datasets(ref, thresholds, seed=0)
+    return ref.timed("train_higgs", train, val, n=1, warmup=0, force=False).per_call
+
+
+def _trainings(sub, ctx):
+    """Train per the spec's seed policy (stopping once the verdicts are decided): AUC and seconds per seed."""
+    def run():
+        thresholds = ctx.question.thresholds
+        _, _, (x_eval, y_eval) = events(thresholds)
+
+        def train(seed):
+            sub.seed(seed)
+            train_ds, val_ds = datasets(sub, thresholds, seed)
+            timing = sub.timed("train_higgs", train_ds, val_ds, n=1, warmup=0, force=False)
+            model = timing.value
+            assert isinstance(model, Remote), "train_higgs(train_ds, val_ds) should return the trained model"
+            p = array(sub.predict(model, x_eval), "the trained model's predict")
+            assert p.shape in ((len(x_eval), 1), (len(x_eval),)), (
+                f"the trained model's predict gives shape {p.shape} for {len(x_eval)} events; expected "
+                f"({len(x_eval)}, 1): one signal probability per event")
+            assert np.isfinite(p).all(), "the trained model predicts NaN or inf (did the training diverge?)"
+            return float(roc_auc_score(y_eval, p.ravel())), timing.per_call
+
+        return train_over_seeds(ctx, train, "min_auc", reference_key="q5.train_higgs_seconds")
+
+    return sub.once("q5.train", run)
+
+
+@test_case(points=3, hint="a network with a few hidden layers (e.g. your 'medium' build_model), Adam, binary "
+                          "cross-entropy, about a dozen epochs over all of train_ds")
+def auc_on_unseen_events(sub, ctx):
+    aucs, _ = _trainings(sub, ctx)
+    auc = statistics.median(aucs)
+    ctx.note(f"AUC per seed: {[round(a, 3) for a in aucs]}, {seeds_note(ctx, len(aucs))}; median {auc:.3f} "
+             f"(needed {ctx.threshold('min_auc')})")
+    assert auc >= ctx.threshold("min_auc"), (
+        f"median AUC on unseen events is {auc:.3f}; the threshold is {ctx.threshold('min_auc')}")
+
+
+@test_case(points=1, hint="training should take about as long as a medium MLP for a dozen epochs")
+def training_time_is_reasonable(sub, ctx):
+    _, seconds = _trainings(sub, ctx)
+    reference = ctx.reference("q5.train_higgs_seconds")
+    ratio = statistics.median(seconds) / reference
+    ctx.note(f"training took {statistics.median(seconds):.1f} s (median, {seeds_note(ctx, len(seconds))}); the reference "
+             f"solution took {reference:.1f} s on this machine: ratio {ratio:.2f} (allowed "
+             f"{ctx.threshold('max_time_ratio')})")
+    assert ratio <= ctx.threshold("max_time_ratio"), (
+        f"training takes {ratio:.1f}x as long as the reference solution's on the same machine")
