@@ -168,22 +168,14 @@ class Grader:
 
     def _sandbox_for(self, notebook: nbformat.NotebookNode) -> Sandbox:
         """A started kernel in a fresh sandbox, the notebook placed under the assignment's file name."""
-        sandbox = self._take_warm()
+        sandbox = self._take_warm() or self._started_sandbox()
         try:
-            if sandbox is None:
-                sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
-                # Placed before the kernel starts, so that nothing of the submission's can be in the way.
-                place_notebook(sandbox, notebook, self.spec.notebook)
-                place_files(sandbox, self.bundle.root)
-                sandbox.start()
-                sandbox.preload()
-            else:
-                # The kernel has run nothing but our imports: its folder holds nothing of anyone's.
-                place_notebook(sandbox, notebook, self.spec.notebook)
-                place_files(sandbox, self.bundle.root)
+            # Started ahead or just now, the kernel has run nothing but our imports: nothing of the
+            # submission's can be in the way in its folder.
+            place_notebook(sandbox, notebook, self.spec.notebook)
+            place_files(sandbox, self.bundle.root)
         except BaseException:
-            if sandbox is not None:
-                sandbox.close()
+            sandbox.close()
             raise
         return sandbox
 

@@ -178,7 +178,7 @@ def test_run_command_past_its_time_limit_is_killed_with_everything_it_started():
     marker = f"dlgrade-test-{uuid.uuid4().hex[:8]}"
     with Sandbox(Limits(), isolate=True) as sb:
         started = time.monotonic()
-        run = sb.run_command(["sh", "-c", f"(exec -a {marker} sleep 300) & echo started; sleep 300"], timeout=2)
+        run = sb.run_command(["bash", "-c", f"(exec -a {marker} sleep 300) & echo started; sleep 300"], timeout=2)
         assert run.timed_out and run.returncode < 0 and "started" in run.output
         assert 1.5 < run.seconds < 15 and time.monotonic() - started < 20
         time.sleep(0.5)

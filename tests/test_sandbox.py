@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -175,15 +176,25 @@ def test_a_flood_of_output_is_cut():
 
 
 def test_nothing_outlives_the_sandbox():
+    import psutil
+
+    marker = f"dlgrade-outlive-{uuid.uuid4().hex[:8]}"  # this test's process only, whatever else runs
     sb = Sandbox(Limits(), isolate=True)
     sb.start()
-    sb.run("import subprocess\nsubprocess.Popen(['sleep', '300'], start_new_session=True)")
+    run = sb.run(f"import subprocess\nsubprocess.Popen(['bash', '-c', 'exec -a {marker} sleep 300'], start_new_session=True)")
+    assert run.ok, run.error_line()
+
+    def marked():
+        return [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+
+    deadline = time.monotonic() + 10
+    while not marked() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marked(), "the submission's background process never started"
     workdir, pid = sb.workdir, sb.proc.pid
     sb.close()
     assert not workdir.exists()
-    import psutil
-    left = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]]
-    assert not left, f"processes left behind: {left}"
+    assert not marked(), f"processes left behind: {marked()}"
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
