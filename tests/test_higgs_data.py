@@ -17,6 +17,13 @@ def _rows(path, n, seed=0):
     return path
 
 
+def test_the_loaders_are_autograder_data_api():
+    from autograder import data
+    from autograder.data import higgs
+
+    assert data.load_higgs is higgs.load_higgs and data.iter_higgs is higgs.iter_higgs
+
+
 def test_layout_is_the_uci_files():
     assert len(COLUMNS) == 29 and COLUMNS[0] == "label"
     assert len(LOW_LEVEL) == 21 and len(HIGH_LEVEL) == 7 and FEATURES == LOW_LEVEL + HIGH_LEVEL
