@@ -153,6 +153,9 @@ def annotate(result: GradingResult, job: Job, spec: Assignment) -> GradingResult
 # -- graders ------------------------------------------------------------------
 
 
+FAILED = "!failed"  # calibration[key + FAILED]: why the reference could not be measured at the start
+
+
 def make_grader(bundle: Any, calibration: dict[str, dict], isolate: bool | None):
     """A grader for a dlgrade bundle, or for an Otter autograder zip (``otter_compat.OtterBundle``)."""
     if not isinstance(bundle, Bundle):
@@ -160,7 +163,11 @@ def make_grader(bundle: Any, calibration: dict[str, dict], isolate: bool | None)
 
         return OtterGrader(bundle, isolate=isolate)
     # Figures measured on another machine are no use here: the grader measures its own.
-    return Grader(bundle, calibration.get(calibration_key(bundle)), isolate=isolate)
+    key = calibration_key(bundle)
+    grader = Grader(bundle, calibration.get(key), isolate=isolate)
+    # A reference that failed at the start would fail again: no worker tries it once per submission.
+    grader.calibration.failure = calibration.get(key + FAILED)
+    return grader
 
 
 def with_threads(bundle: Any, threads: int) -> Any:
@@ -227,7 +234,7 @@ def calibrate(bundle: Any, store: Store, jobs: list[Job], isolate: bool | None,
     seconds = time.monotonic() - started
     if failure:
         log(f"calibration failed: {failure}; the checks that need it are not graded")
-        return {key: values}
+        return {key: values, key + FAILED: failure}
     store.put_calibration(key, values, seconds)
     log(f"calibrated in {seconds:.0f} s: " + ", ".join(f"{k} = {v:.3g} s" for k, v in sorted(values.items())))
     return {key: values}

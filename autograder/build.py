@@ -95,9 +95,10 @@ def build(assignment: str, root: Path | None = None, check: bool = False, dist: 
                 files[rel] = extra.read_bytes()
 
         if spec.files:
-            # Data files are made from the spec by every build, never committed: git ignores them.
+            # Data files (and folders) are made from the spec by every build, never committed: git ignores them.
             files[".gitignore"] = ("# Made by `dlgrade build` from the spec's files key.\n"
-                                   + "".join(f"/{f.name}\n" for f in spec.files)).encode()
+                                   + "".join(f"/{f.name}/\n" if f.is_folder else f"/{f.name}\n"
+                                             for f in spec.files)).encode()
 
         if check:
             stale = _compare(template_dir, files, {f.name for f in spec.files})
@@ -112,18 +113,27 @@ def build(assignment: str, root: Path | None = None, check: bool = False, dist: 
             (template_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             (template_dir / rel).write_bytes(blob)
         for f in spec.files:
-            shutil.copyfile(data / f.name, template_dir / f.name)
+            if f.is_folder:
+                shutil.copytree(data / f.name, template_dir / f.name)
+            else:
+                shutil.copyfile(data / f.name, template_dir / f.name)
 
         _write_bundle(bundle, spec, _notebook_bytes(reference), data)
     return BuildResult(assignment, template_dir / spec.notebook, bundle)
 
 
 def make_data_file(f: spec_mod.DataFile, dest: Path, spec: spec_mod.Assignment) -> None:
-    """Write the spec's data file ``f`` to ``dest``; the same spec always gives the same bytes."""
+    """Write the spec's data file ``f`` to ``dest``; the same spec always gives the same bytes.
+
+    A folder maker (``f.is_folder``) writes a tree at ``dest``, replacing whatever was there, so that
+    files of an older build never mix with the new ones.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     args = f.kwargs()
     where = f"{spec.file}: files.{f.name}"
-    if f.maker == "synthetic_higgs":
+    if f.is_folder:
+        _make_folder(f, dest)
+    elif f.maker == "synthetic_higgs":
         from autograder.data.higgs import write_synthetic_higgs
 
         if args.get("rows", 1) < 1:
@@ -139,7 +149,29 @@ def make_data_file(f: spec_mod.DataFile, dest: Path, spec: spec_mod.Assignment) 
         raise BuildError(f"{where}: no maker {f.maker!r}")
 
 
+def _make_folder(f: spec_mod.DataFile, dest: Path) -> None:
+    """The folder maker's tree, written beside ``dest`` and then put in place of what ``dest`` was."""
+    from autograder.data import faces
+
+    writers = {"face_pose": faces.write_face_folder, "digits_folder": faces.write_digits_folder}
+    tmp = dest.with_name(f".{dest.name}.making")
+    _remove(tmp)
+    writers[f.maker](tmp, **f.kwargs())  # spec.py checked the arguments' names, types and ranges
+    _remove(dest)
+    tmp.rename(dest)
+
+
+def _remove(path: Path) -> None:
+    """``path`` gone, whether a folder, a file or a link (a link's target is left alone)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
 def _compare(template_dir: Path, files: dict[str, bytes], made: set[str] = frozenset()) -> list[str]:
+    """What in ``template_dir`` differs from ``files``; the data files and folders ``made`` (names beside
+    the notebook) are not compared, nor is anything under them."""
     stale = []
     for rel, data in files.items():
         path = template_dir / rel
@@ -150,7 +182,7 @@ def _compare(template_dir: Path, files: dict[str, bytes], made: set[str] = froze
     if template_dir.exists():
         for path in sorted(template_dir.rglob("*")):
             rel = path.relative_to(template_dir).as_posix()
-            if path.is_file() and rel not in files and rel not in made:
+            if path.is_file() and rel not in files and rel.split("/", 1)[0] not in made:
                 stale.append(f"{path}: not produced by the build")
     return stale
 

@@ -67,16 +67,31 @@ def place_notebook(sandbox: Sandbox, nb: nbformat.NotebookNode, name: str) -> No
 
 
 def place_files(sandbox: Sandbox, bundle_root: Path) -> None:
-    """The spec's data files (built into the bundle's ``files/``) beside the notebook, as students have them."""
+    """The spec's data files and folders (built into the bundle's ``files/``) beside the notebook, as students
+    have them; folders are copied whole. Runs before any submission code, so ``workdir`` holds only the notebook.
+    """
     folder = Path(bundle_root) / "files"
     if not folder.is_dir():
         return
+    uid = sandbox.uid if sandbox.uid != os.geteuid() else None
     for f in sorted(folder.iterdir()):
-        if f.is_file() and not f.is_symlink():
-            dest = sandbox.workdir / f.name
-            shutil.copyfile(f, dest)
-            if sandbox.uid != os.geteuid():
-                os.chown(dest, sandbox.uid, sandbox.uid)
+        _place(f, sandbox.workdir / f.name, uid)
+
+
+def _place(source: Path, dest: Path, uid: int | None) -> None:
+    """``source`` copied to ``dest``, a folder with all it holds; a link is never followed (nor copied)."""
+    if source.is_symlink():
+        return
+    if source.is_dir():
+        dest.mkdir()
+        if uid is not None:
+            os.chown(dest, uid, uid)
+        for child in sorted(source.iterdir()):
+            _place(child, dest / child.name, uid)
+    elif source.is_file():
+        shutil.copyfile(source, dest)
+        if uid is not None:
+            os.chown(dest, uid, uid)
 
 
 def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:

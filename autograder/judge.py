@@ -15,6 +15,7 @@ kernel; other objects stay there as ``Remote`` references.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import importlib.util
@@ -365,6 +366,20 @@ class Handle:
             os.close(fd)
         return sorted(found)
 
+    def data_folder(self, name: str) -> Path:
+        """A fresh folder for data the judge makes for the kernel to read (e.g. images to load).
+
+        It lies in the sandbox's inbox: the same path inside and out, and
+        read-only inside, so a submission cannot change what it is judged on.
+        """
+        if not name.isidentifier():
+            raise ValueError(f"data folder names are identifiers; got {name!r}")
+        folder = self.run.sandbox.inbox / f"data-{name}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(mode=0o755)
+        return folder
+
     def file(self, path: str, max_bytes: int = 64 * 2**20) -> bytes:
         """The bytes of a file the submission wrote (relative to its folder); links are refused."""
         parent, _, name = os.path.normpath(path).rpartition("/")
@@ -469,13 +484,25 @@ class TestResult:
     source: str = ""  # the test's code, only where the spec publishes hidden tests
 
 
+MAX_MATRIX = 50
+MAX_LABEL = 40
+MAX_IMAGES = 32
+MAX_IMAGE_SIDE = 128
+MAX_CAPTION = 80
+
+
 @dataclasses.dataclass
 class Plot:
     question: str
     title: str
-    series: dict[str, list[float]]
+    series: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # kind "line"
     xlabel: str = "epoch"
     ylabel: str = ""
+    kind: str = "line"  # line | confusion | images
+    matrix: list[list[int]] | None = None  # kind "confusion": rows the true class, columns the predicted one
+    labels: list[str] | None = None  # kind "confusion": the class names
+    images: list[str] | None = None  # kind "images": each a base64 PNG
+    captions: list[str] | None = None  # kind "images": one under each image
 
 
 class Context:
@@ -502,6 +529,43 @@ class Context:
                  for k, vals in list(series.items())[:8]}
         self._plots.append(Plot(self.question.name, title, clean, xlabel, ylabel))
 
+    def confusion(self, title: str, matrix, labels: list[str]) -> None:
+        """A confusion matrix for the report: ``matrix[i][j]`` counts class ``i`` predicted as class ``j``."""
+        try:
+            m = np.asarray(matrix)
+        except ValueError:
+            raise ValueError("confusion: matrix is ragged; it must be a square array of counts") from None
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.size == 0:
+            raise ValueError(f"confusion: matrix must be square (n x n), got shape {m.shape}")
+        if m.shape[0] > MAX_MATRIX:
+            raise ValueError(f"confusion: matrix is {m.shape[0]} x {m.shape[0]}; at most {MAX_MATRIX} classes")
+        if m.dtype.kind not in "biuf":
+            raise ValueError(f"confusion: matrix must hold numbers, got dtype {m.dtype}")
+        if not np.all(np.isfinite(m)) or np.any(m < 0) or np.any(m != np.round(m)):
+            raise ValueError("confusion: matrix must hold non-negative whole counts (no NaN, inf or fractions)")
+        labels = [" ".join(str(label).split())[:MAX_LABEL] for label in labels]
+        if len(labels) != m.shape[0]:
+            raise ValueError(f"confusion: {len(labels)} labels for a {m.shape[0]} x {m.shape[0]} matrix")
+        self._plots.append(Plot(self.question.name, title, kind="confusion",
+                                matrix=m.astype(np.int64).tolist(), labels=labels))
+
+    def images(self, title: str, images, captions: list[str]) -> None:
+        """A grid of images for the report, each ``(h, w)`` grey or ``(h, w, 3)`` RGB, with a caption under each.
+
+        Floats are read as [0, 1] (NaN as 0), integers as 0-255; an image over
+        128 pixels a side is shrunk by striding.
+        """
+        images, captions = list(images), [" ".join(str(c).split())[:MAX_CAPTION] for c in captions]
+        if not images:
+            raise ValueError("images: no images given")
+        if len(images) > MAX_IMAGES:
+            raise ValueError(f"images: {len(images)} images; at most {MAX_IMAGES}")
+        if len(captions) != len(images):
+            raise ValueError(f"images: {len(captions)} captions for {len(images)} images; give one each")
+        self._plots.append(Plot(self.question.name, title, kind="images",
+                                images=[_png_base64(img, f"image {i}") for i, img in enumerate(images)],
+                                captions=captions))
+
     def rng(self, salt: str = "") -> np.random.Generator:
         seed = int.from_bytes(f"{self.spec.id}/{self.question.name}/{salt}".encode()[:32].ljust(32, b"\0"), "little")
         return np.random.default_rng(seed % 2**63)
@@ -524,6 +588,29 @@ class Context:
             fn(*args)
             samples.append(time.perf_counter() - start)
         return statistics.median(samples)
+
+
+def _png_base64(image, what: str) -> str:
+    """One image as a base64 PNG, 8-bit grey or RGB, at most ``MAX_IMAGE_SIDE`` pixels a side."""
+    from PIL import Image
+
+    try:
+        a = np.asarray(image)
+    except ValueError:
+        raise ValueError(f"images: {what} is ragged, not an array") from None
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)) or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"images: {what} has shape {a.shape}; expected (h, w) grey or (h, w, 3) RGB")
+    if a.dtype.kind in "bf":
+        a = np.round(np.clip(np.nan_to_num(a.astype(np.float64), nan=0.0), 0, 1) * 255)
+    elif a.dtype.kind not in "iu":
+        raise ValueError(f"images: {what} must hold numbers, got dtype {a.dtype}")
+    a = np.clip(a, 0, 255).astype(np.uint8)
+    step = -(-max(a.shape[:2]) // MAX_IMAGE_SIDE)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(a[::step, ::step])).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
 
 
 class Calibration:

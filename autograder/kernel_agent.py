@@ -101,8 +101,73 @@ def _in_dense(activation, x, units=4, seed=0):
     return out, kernel, bias
 
 
+def _epochs(ds, epochs=2, max_items=100_000):
+    """Iterate ``ds`` (an iterable of ``(x, y)`` batches) ``epochs`` times: per epoch x and y stacked, and batch sizes."""
+    import numpy as np
+
+    out = []
+    for _ in range(int(epochs)):
+        xs, ys, sizes = [], [], []
+        for batch in ds:
+            x, y = batch[0], batch[1]
+            xs.append(np.asarray(x))
+            ys.append(np.asarray(y))
+            sizes.append(len(xs[-1]))
+            if sum(sizes) > max_items:
+                raise RuntimeError(f"the dataset yields more than {max_items} examples per pass")
+        out.append({"x": np.concatenate(xs) if xs else np.zeros((0,)), "y": np.concatenate(ys) if ys else np.zeros((0,)),
+                    "sizes": np.asarray(sizes, dtype="int64")})
+    return out
+
+
+def _drain(ds):
+    """One pass over ``ds``, keeping nothing: the number of examples (of the first element of each batch)."""
+    n = 0
+    for batch in ds:
+        first = batch[0] if isinstance(batch, (tuple, list)) else batch
+        n += int(first.shape[0])
+    return n
+
+
+def _image_loop(folder, image_size, channels=3):
+    """The plain loader a pipeline is measured against: files decoded one by one with Pillow, in one Python loop."""
+    import numpy as np
+    from PIL import Image
+
+    mode = "L" if int(channels) == 1 else "RGB"
+    images, labels = [], []
+    classes = sorted(d for d in _os.listdir(folder) if _os.path.isdir(_os.path.join(folder, d)))
+    for label, name in enumerate(classes):
+        for f in sorted(_os.listdir(_os.path.join(folder, name))):
+            with Image.open(_os.path.join(folder, name, f)) as im:
+                im = im.convert(mode)
+                if im.size != (image_size, image_size):
+                    im = im.resize((image_size, image_size), Image.BILINEAR)
+                images.append(np.asarray(im, dtype="float32").reshape(image_size, image_size, -1) / 255.0)
+            labels.append(label)
+    return len(np.stack(images)) if images else 0
+
+
+def _two_head(image_shape, num_classes=5, seed=0):
+    """A compiled model with inputs {"image", "scale"} and outputs {"pose" (softmax), "yaw"}."""
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+    image = keras.Input(shape=tuple(image_shape), name="image")
+    scale = keras.Input(shape=(1,), name="scale")
+    h = keras.layers.Conv2D(4, 3, activation="relu")(image)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    h = keras.layers.Concatenate()([h, scale])
+    pose = keras.layers.Dense(int(num_classes), activation="softmax", name="pose")(h)
+    yaw = keras.layers.Dense(1, name="yaw")(h)
+    model = keras.Model({"image": image, "scale": scale}, {"pose": pose, "yaw": yaw})
+    model.compile(optimizer="adam", loss={"pose": "sparse_categorical_crossentropy", "yaw": "mse"})
+    return model
+
+
 _PROBES = {"sleeper": _Sleeper, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
-           "gradient": lambda: _gradient, "in_dense": lambda: _in_dense}
+           "gradient": lambda: _gradient, "in_dense": lambda: _in_dense, "epochs": lambda: _epochs,
+           "drain": lambda: _drain, "image_loop": lambda: _image_loop, "two_head": _two_head}
 
 
 class _Agent:

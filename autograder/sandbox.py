@@ -106,6 +106,9 @@ def bubblewrap_status() -> tuple[bool, str]:
     return True, "bubblewrap"
 
 
+SHM_BYTES = 256 * 2**20
+
+
 def _namespace_args() -> list[str]:
     # As root, bwrap needs no user namespace and we drop to an unprivileged uid
     # with setpriv; an ordinary user needs one to get the other namespaces at all.
@@ -123,7 +126,10 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    return args + ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    # A private /dev/shm, writable: multiprocessing's locks and queues (Keras's image generator, a
+    # PyDataset's workers) live there. Capped, since its pages are memory no rlimit counts.
+    return args + ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+                   "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
 
 
 def _python_roots() -> list[Path]:

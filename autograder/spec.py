@@ -67,6 +67,17 @@ class Question:
 FILE_MAKERS = {
     "synthetic_higgs": {"rows": int, "seed": int},
     "copy": {"path": str},
+    "face_pose": {"per_class": int, "size": int, "seed": int},
+    "digits_folder": {"size": int},
+}
+#: Makers that write a folder tree at the file's name (``NAME/<class>/NNNNN.png``), not one file.
+FOLDER_MAKERS = frozenset({"face_pose", "digits_folder"})
+#: Bounds on makers' numeric arguments: (maker, argument) -> (lowest, highest or None).
+FILE_ARG_BOUNDS = {
+    ("synthetic_higgs", "rows"): (1, None),
+    ("face_pose", "per_class"): (1, None),
+    ("face_pose", "size"): (8, 512),
+    ("digits_folder", "size"): (8, 512),
 }
 
 
@@ -80,6 +91,11 @@ class DataFile:
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.params)
+
+    @property
+    def is_folder(self) -> bool:
+        """Whether the maker writes a folder tree at ``name`` rather than one file."""
+        return self.maker in FOLDER_MAKERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,12 +231,17 @@ def load(path: Path | str) -> Assignment:
 
 
 def _files(raw: Any, file: Path, notebook: str) -> tuple[DataFile, ...]:
-    """``files: {NAME: {MAKER: {ARG: VALUE}}}``, e.g. ``higgs_sample.csv.gz: {synthetic_higgs: {rows: 10000}}``."""
+    """``files: {NAME: {MAKER: {ARG: VALUE}}}``, e.g. ``higgs_sample.csv.gz: {synthetic_higgs: {rows: 10000}}``.
+
+    A maker in FOLDER_MAKERS makes a folder ``NAME`` instead, e.g. ``faces: {face_pose: {per_class: 200}}``.
+    """
     _typed(raw, dict, file, "files")
     out = []
     for name, how in raw.items():
         key = f"files.{name}"
-        if not isinstance(name, str) or not name or "/" in name or name.startswith(".") or name == notebook:
+        # Not hidden also rules out "." and "..": the name is always a plain entry beside the notebook.
+        if (not isinstance(name, str) or not name or any(c in name for c in "/\\\0") or name.startswith(".")
+                or name == notebook):
             raise SpecError(file, key, "a file name must be a plain name (no folders, not hidden, not the notebook)")
         _typed(how, dict, file, key)
         if len(how) != 1 or next(iter(how)) not in FILE_MAKERS:
@@ -233,6 +254,10 @@ def _files(raw: Any, file: Path, notebook: str) -> tuple[DataFile, ...]:
             if arg not in wanted:
                 raise SpecError(file, f"{key}.{maker}.{arg}", f"unknown argument; expected {sorted(wanted)}")
             _typed(value, wanted[arg], file, f"{key}.{maker}.{arg}")
+            low, high = FILE_ARG_BOUNDS.get((maker, arg), (None, None))
+            if low is not None and value < low or high is not None and value > high:
+                bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+                raise SpecError(file, f"{key}.{maker}.{arg}", f"must be {bounds}, got {value}")
         if maker == "copy" and "path" not in params:
             raise SpecError(file, f"{key}.copy.path", "missing")
         out.append(DataFile(name, maker, tuple(sorted(params.items()))))

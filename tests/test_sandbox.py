@@ -98,6 +98,22 @@ def test_system_is_read_only_and_workdir_is_writable(sandbox):
     assert (sandbox.workdir / "mine.txt").read_text() == "x"
 
 
+def test_multiprocessing_locks_work_in_a_private_capped_dev_shm(sandbox):
+    """Keras's image generator and a PyDataset's workers need multiprocessing's locks, which live in /dev/shm."""
+    marker = f"dlgrade-shm-{uuid.uuid4().hex[:8]}"
+    seen = _value(sandbox.run(
+        "import json, os, multiprocessing.pool\n"
+        "with multiprocessing.pool.ThreadPool(2) as pool:\n"
+        "    squares = pool.map(lambda v: v * v, [1, 2, 3])\n"
+        f"open('/dev/shm/{marker}', 'w').write('x')\n"
+        "st = os.statvfs('/dev/shm')\n"
+        "print(json.dumps({'squares': squares, 'bytes': st.f_blocks * st.f_frsize}))"
+    ))
+    assert seen["squares"] == [1, 4, 9]
+    assert 0 < seen["bytes"] <= 256 * 2**20
+    assert not Path(f"/dev/shm/{marker}").exists()  # the kernel's own, not the host's
+
+
 def test_limits_are_in_force_inside(sandbox):
     seen = _value(sandbox.run(
         "import json, resource\n"

@@ -66,6 +66,37 @@ def test_a_good_spec_loads(tmp_path):
     ("assignment: a9\nfiles: {a.csv: {synthetic_higgs: {n: 5}}}\nquestions: {q1: {points: 1}}\n",
      "files.a.csv.synthetic_higgs.n", "unknown argument"),
     ("assignment: a9\nfiles: {a.csv: {copy: {}}}\nquestions: {q1: {points: 1}}\n", "files.a.csv.copy.path", "missing"),
+    ("assignment: a9\nfiles: {a.csv: {synthetic_higgs: {rows: 0}}}\nquestions: {q1: {points: 1}}\n",
+     "files.a.csv.synthetic_higgs.rows", "at least 1"),
+    ("assignment: a9\nfiles: {faces: {face_pose: {size: 4}}}\nquestions: {q1: {points: 1}}\n",
+     "files.faces.face_pose.size", "between 8 and 512, got 4"),
+    ("assignment: a9\nfiles: {faces: {face_pose: {size: 513}}}\nquestions: {q1: {points: 1}}\n",
+     "files.faces.face_pose.size", "between 8 and 512"),
+    ("assignment: a9\nfiles: {faces: {face_pose: {size: 32.0}}}\nquestions: {q1: {points: 1}}\n",
+     "files.faces.face_pose.size", "expected int"),
+    ("assignment: a9\nfiles: {faces: {face_pose: {per_class: 0}}}\nquestions: {q1: {points: 1}}\n",
+     "files.faces.face_pose.per_class", "at least 1"),
+    ("assignment: a9\nfiles: {faces: {face_pose: {seed: true}}}\nquestions: {q1: {points: 1}}\n",
+     "files.faces.face_pose.seed", "expected int"),
+    ("assignment: a9\nfiles: {faces: {face_pose: {classes: 5}}}\nquestions: {q1: {points: 1}}\n",
+     "files.faces.face_pose.classes", "unknown argument"),
+    ("assignment: a9\nfiles: {faces: {face_pose: [64]}}\nquestions: {q1: {points: 1}}\n",
+     "files.faces.face_pose", "expected dict"),
+    ("assignment: a9\nfiles: {digits: {digits_folder: {size: 7}}}\nquestions: {q1: {points: 1}}\n",
+     "files.digits.digits_folder.size", "between 8 and 512"),
+    ("assignment: a9\nfiles: {digits: {digits_folder: {seed: 1}}}\nquestions: {q1: {points: 1}}\n",
+     "files.digits.digits_folder.seed", "unknown argument"),
+    ("assignment: a9\nfiles: {digits: {digits_folder: {size: 16}, face_pose: {}}}\nquestions: {q1: {points: 1}}\n",
+     "files.digits", "give exactly one of"),
+    ("assignment: a9\nfiles: {..: {digits_folder: {}}}\nquestions: {q1: {points: 1}}\n", "files...", "plain name"),
+    ("assignment: a9\nfiles: {data/faces: {face_pose: {}}}\nquestions: {q1: {points: 1}}\n", "files.data/faces",
+     "plain name"),
+    ("assignment: a9\nfiles: {'faces/': {face_pose: {}}}\nquestions: {q1: {points: 1}}\n", "files.faces/",
+     "plain name"),
+    ("assignment: a9\nfiles: {data\\faces: {face_pose: {}}}\nquestions: {q1: {points: 1}}\n", "files.data\\faces",
+     "plain name"),
+    ("assignment: a9\nfiles: {a9.ipynb: {digits_folder: {}}}\nquestions: {q1: {points: 1}}\n", "files.a9.ipynb",
+     "plain name"),
     ("assignment: a9\npreload: [numpy, 'os; import shutil']\nquestions: {q1: {points: 1}}\n", "preload[1]",
      "not a module name"),
 ])
@@ -88,6 +119,16 @@ def test_files_name_how_each_is_made(tmp_path):
     text = GOOD.replace("questions:", "files:\n  h.csv.gz: {synthetic_higgs: {rows: 50, seed: 3}}\nquestions:", 1)
     (f,) = spec.load(write(tmp_path, text)).files
     assert (f.name, f.maker, f.kwargs()) == ("h.csv.gz", "synthetic_higgs", {"rows": 50, "seed": 3})
+
+
+def test_folder_makers_are_marked_as_folders(tmp_path):
+    text = GOOD.replace("questions:", "files:\n  faces: {face_pose: {per_class: 3, size: 16, seed: 1}}\n"
+                                      "  digits: {digits_folder: {size: 512}}\n"
+                                      "  h.csv: {synthetic_higgs: {}}\nquestions:", 1)
+    faces, digits, higgs = spec.load(write(tmp_path, text)).files
+    assert (faces.name, faces.maker, faces.kwargs()) == ("faces", "face_pose", {"per_class": 3, "size": 16, "seed": 1})
+    assert (digits.name, digits.maker, digits.kwargs()) == ("digits", "digits_folder", {"size": 512})
+    assert faces.is_folder and digits.is_folder and not higgs.is_folder
 
 
 def test_missing_threshold_names_the_key(tmp_path):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Callable
 
-from autograder.judge import Context, NotGraded, median_verdict
+from autograder.judge import Context, Handle, NotGraded, median_verdict
 
 
 def train_over_seeds(ctx: Context, train: Callable[[int], tuple[float, float]], score_key: str,
@@ -47,3 +48,20 @@ def seeds_note(ctx: Context, trained: int) -> str:
     if len(used) == len(seeds):
         return f"seeds {used}"
     return f"seeds {used} (the other {len(seeds) - len(used)} of {seeds} could not change the median's verdict)"
+
+
+def judge_training_time(ctx: Context, seconds: list[float], reference_key: str) -> None:
+    """The median training time against ``max_time_ratio`` times the reference's, with a note saying both."""
+    reference = ctx.reference(reference_key)
+    median = statistics.median(seconds)
+    ratio = median / reference
+    ctx.note(f"training took {median:.1f} s (median, {seeds_note(ctx, len(seconds))}); the reference solution took "
+             f"{reference:.1f} s on this machine: ratio {ratio:.2f} (allowed {ctx.threshold('max_time_ratio')})")
+    assert ratio <= ctx.threshold("max_time_ratio"), (
+        f"training takes {ratio:.1f}x as long as the reference solution's on the same machine")
+
+
+def kernel_datasets(handle: Handle, train: tuple, val: tuple, batch_size: int, seed: int):
+    """The judge's training and validation arrays as ``tf.data`` pipelines built in the kernel (training shuffled by ``seed``)."""
+    return (handle.make("dataset", x=train[0], y=train[1], batch_size=batch_size, shuffle_seed=seed),
+            handle.make("dataset", x=val[0], y=val[1], batch_size=batch_size))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 from autograder.results import GradingResult
 
@@ -23,14 +25,27 @@ _ENV = jinja2.Environment(
 )
 
 
-def plot_png(plot) -> str:
-    """A line plot as a base64 PNG, for an <img src="data:..."> tag."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    return plt
+
+
+def _encode(fig) -> str:
+    plt = _pyplot()
+    fig.set_layout_engine(None)  # laid out already (tight_layout): savefig need not measure every text again
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plot_png(plot) -> str:
+    """A line plot as a base64 PNG, for an <img src="data:..."> tag."""
+    fig, ax = _pyplot().subplots(figsize=(5, 3), dpi=100)
     for label, values in plot.series.items():
         ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
     ax.set_title(plot.title)
@@ -41,16 +56,65 @@ def plot_png(plot) -> str:
         ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    return _encode(fig)
+
+
+def confusion_png(plot) -> str:
+    """A confusion matrix as a heatmap with its counts, as a base64 PNG; labels are never read as mathtext."""
+    m = np.asarray(plot.matrix, dtype=np.int64)
+    n = len(m)
+    side = min(12.0, 2.5 + 0.45 * n)
+    fig, ax = _pyplot().subplots(figsize=(side, side), dpi=100)
+    ax.imshow(m, cmap="Blues", vmin=0, vmax=max(1, int(m.max())))
+    fontsize = max(4, min(10, 160 / n))
+    for (i, j), count in np.ndenumerate(m):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=fontsize, in_layout=False,
+                color="white" if count > m.max() / 2 else "black")
+    rotate = max(map(len, plot.labels), default=0) * n > 6 * side
+    ax.set_xticks(range(n), plot.labels, rotation=45 if rotate else 0, ha="right" if rotate else "center",
+                  fontsize=fontsize, parse_math=False)
+    ax.set_yticks(range(n), plot.labels, fontsize=fontsize, parse_math=False)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(plot.title, parse_math=False)
+    fig.tight_layout()
+    return _encode(fig)
+
+
+def images_png(plot) -> str:
+    """A grid of images with a caption under each, as a base64 PNG; captions are never read as mathtext."""
+    plt = _pyplot()
+    n = len(plot.images)
+    cols = min(8, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 2.1 * rows + 0.4), dpi=100, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, png, caption in zip(axes.flat, plot.images, plot.captions):
+        image = plt.imread(io.BytesIO(base64.b64decode(png)), format="png")
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.axis("on")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(textwrap.fill(caption, 22), fontsize=7, parse_math=False)
+    fig.suptitle(plot.title, parse_math=False)
+    fig.tight_layout()
+    return _encode(fig)
+
+
+_DRAW = {"line": plot_png, "confusion": confusion_png, "images": images_png}
+
+
+def _alt(plot) -> str:
+    if plot.kind == "images":
+        return f"{plot.title}: " + "; ".join(plot.captions)
+    return plot.title
 
 
 def feedback_html(result: GradingResult, show_hidden_messages: bool = True) -> str:
     plots = {}
     for p in result.plots:
-        plots.setdefault(p.question, []).append({"title": p.title, "png": plot_png(p)})
+        plots.setdefault(p.question, []).append({"title": p.title, "alt": _alt(p), "png": _DRAW[p.kind](p)})
     problem_cells = [c for c in result.cells if c.status != "ok"]
     return _ENV.get_template("feedback.html.j2").render(
         r=result, plots=plots, problem_cells=problem_cells, show_hidden_messages=show_hidden_messages,
@@ -73,10 +137,7 @@ def write_feedback(result: GradingResult, path: Path) -> Path:
 def _histogram_png(scores: list[float], possible: float) -> str:
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    fig, ax = _pyplot().subplots(figsize=(5, 3), dpi=100)
     bins = max(1, min(20, int(possible) or 1))
     ax.hist(scores, bins=bins, range=(0, possible or 1), color="#4a7ebb", edgecolor="white")
     ax.set_xlabel("score")
@@ -84,10 +145,7 @@ def _histogram_png(scores: list[float], possible: float) -> str:
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_title("Scores")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    return _encode(fig)
 
 
 def summary_html(results: list[GradingResult]) -> str:
