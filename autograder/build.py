@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,12 +65,47 @@ def _notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
     return (nbformat.writes(nb, version=4) + "\n").encode()
 
 
+def cache_dir() -> Path:
+    """Where builds keep what they can reuse: ``$DLGRADE_CACHE``, else ``~/.cache/dlgrade``."""
+    return Path(os.environ.get("DLGRADE_CACHE") or Path.home() / ".cache" / "dlgrade")
+
+
+def _assign_key(master: Path) -> str:
+    """What ``otter assign``'s output depends on: every file beside the master, Otter's and Python's versions."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"otter {version('otter-grader')} / python {sys.version}".encode())
+    for path in sorted(p for p in master.parent.rglob("*") if p.is_file()):
+        digest.update(f"\0{path.relative_to(master.parent).as_posix()}\0".encode() + path.read_bytes())
+    digest.update(f"\0master {master.name}".encode())
+    return digest.hexdigest()
+
+
 def _otter_assign(master: Path, out: Path) -> None:
+    """``otter assign`` on ``master`` into ``out``; an unchanged master's output comes from the cache.
+
+    Otter takes 15-30 s to start and assign; the output depends only on the
+    files keyed by ``_assign_key``, so a rebuild after editing hidden tests or
+    the spec, or a ``--check``, reuses it.
+    """
+    cached = cache_dir() / "otter-assign" / _assign_key(master)
+    if (cached / "out").is_dir():
+        shutil.copytree(cached / "out", out)
+        return
     cmd = [sys.executable, "-m", "otter", "assign", "--no-pdfs", str(master), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=master.parent)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
         raise BuildError(f"otter assign failed on {master}:\n" + "\n".join(tail))
+    tmp = None
+    try:  # into the cache whole or not at all: a half-written entry is never read
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".entry-", dir=cached.parent))
+        shutil.copytree(out, tmp / "out")
+        tmp.rename(cached)
+    except OSError:  # a read-only home, or another build stored it first: no cache, the same result
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build(assignment: str, root: Path | None = None, check: bool = False, dist: Path | None = None) -> BuildResult:

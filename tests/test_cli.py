@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, dlgrade
 
 
-@pytest.mark.parametrize("assignment", ["a1", "a2"])
+@pytest.mark.parametrize("assignment", ["a1", "a2", "a3"])
 def test_build_check_finds_the_committed_template_current(assignment):
     proc = dlgrade("build", assignment, "--check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -36,9 +36,13 @@ def test_build_check_fails_on_a_stale_template(course_copy):
     assert "a1.ipynb: differs from a fresh build" in proc.stdout
 
 
-def test_build_is_deterministic(course_copy):
+def test_build_is_deterministic_and_its_cache_changes_nothing(course_copy, tmp_path, monkeypatch):
+    """A build with an empty cache runs otter assign; the next reuses its output; both equal what git holds."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DLGRADE_CACHE", str(cache))
     first = dlgrade("--root", str(course_copy), "build", "a1")
     assert first.returncode == 0, first.stderr
+    assert len(list((cache / "otter-assign").iterdir())) == 1
     before = (course_copy / "student_template" / "a1" / "a1.ipynb").read_bytes()
     digest = json.loads((course_copy / "dist" / "a1" / "manifest.json").read_text())["digest"]
     second = dlgrade("--root", str(course_copy), "build", "a1")
@@ -46,6 +50,15 @@ def test_build_is_deterministic(course_copy):
     assert (course_copy / "student_template" / "a1" / "a1.ipynb").read_bytes() == before
     assert json.loads((course_copy / "dist" / "a1" / "manifest.json").read_text())["digest"] == digest
     assert before == (ROOT / "student_template" / "a1" / "a1.ipynb").read_bytes()
+    # An edited master is a new key: otter assign runs again, and the student notebook shows the edit.
+    master = course_copy / "solutions" / "a1" / "a1.ipynb"
+    nb = nbformat.read(master, 4)
+    nb.cells[1].source += "\nA new sentence."
+    nbformat.write(nb, master)
+    third = dlgrade("--root", str(course_copy), "build", "a1")
+    assert third.returncode == 0, third.stderr
+    assert len(list((cache / "otter-assign").iterdir())) == 2
+    assert b"A new sentence." in (course_copy / "student_template" / "a1" / "a1.ipynb").read_bytes()
 
 
 def test_a2_build_makes_its_data_files_for_students_and_the_grader(course_copy):
