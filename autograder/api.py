@@ -48,6 +48,17 @@ def submissions_in(paths: list[Path]) -> list[Path]:
     return found
 
 
+def calibrate_ahead(assignment: str, submissions: list[Path], out: Path, root: Path | None = None,
+                    workers: int | None = None, log=lambda line: None) -> dict[str, float]:
+    """Measure the reference figures that ``grade`` with the same arguments would measure at its start, now.
+
+    They are stored in ``out``'s gradebook, where that batch finds them.
+    """
+    bundle = bundle_for(assignment, root)
+    workers = workers if workers and workers > 0 else batch.default_workers(bundle.spec.limits.memory_mb)
+    return batch.calibrate_ahead(bundle, Path(out), min(workers, max(1, len(submissions))), log=log)
+
+
 def grade(assignment: str | None, submissions: list[Path], out: Path, student: str | None = None,
           root: Path | None = None, isolate: bool | None = None, workers: int | None = None,
           force: bool = False, regrade: tuple[str, ...] = (), scheduler: str | None = None,

@@ -197,7 +197,7 @@ def grade_one(grader, job: Job, out: Path, prewarm: bool = False) -> dict:
     return result.to_dict()
 
 
-def calibrate(bundle: Any, store: Store, jobs: list[Job], isolate: bool | None,
+def calibrate(bundle: Any, store: Store, jobs: list[Job] | None, isolate: bool | None,
               log: Callable[[str], None], calibration_from: Path | None = None) -> dict[str, dict]:
     """The reference figures for this batch, by calibration key: from the store, or measured now.
 
@@ -224,7 +224,7 @@ def calibrate(bundle: Any, store: Store, jobs: list[Job], isolate: bool | None,
         known = adopted
     figures = load_hidden(bundle.spec, bundle.root / "hidden").figures
     missing = [f for f in figures if f not in known]
-    if not missing or not any(_gradable(job, bundle) for job in jobs):
+    if not missing or (jobs is not None and not any(_gradable(job, bundle) for job in jobs)):
         return {key: known} if known else {}
     log(f"calibrating: measuring the reference solution on this machine ({', '.join(missing)}) ...")
     started = time.monotonic()
@@ -238,6 +238,21 @@ def calibrate(bundle: Any, store: Store, jobs: list[Job], isolate: bool | None,
     store.put_calibration(key, values, seconds)
     log(f"calibrated in {seconds:.0f} s: " + ", ".join(f"{k} = {v:.3g} s" for k, v in sorted(values.items())))
     return {key: values}
+
+
+def calibrate_ahead(bundle: Any, out: Path, workers: int, isolate: bool | None = None,
+                    log: Callable[[str], None] = lambda line: None) -> dict[str, float]:
+    """Measure ``bundle``'s reference figures into ``out``'s store now, under the thread share a batch of
+    ``workers`` gives each kernel; the batch then finds them there. ``dlgrade demo`` measures its
+    assignments' figures side by side this way, so no core idles while one reference runs alone.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if workers > 1:
+        bundle = with_threads(bundle, max(1, (hardware.machine().get("cores") or 1) // workers))
+    with Store(out / "gradebook.sqlite") as store:
+        figures = calibrate(bundle, store, None, isolate, log)
+    return next(iter(figures.values()), {})
 
 
 def _gradable(job: Job, bundle: Bundle) -> bool:

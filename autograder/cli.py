@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import sys
 import time
 from pathlib import Path
 
-from autograder import api
+from autograder import api, hardware
 from autograder.build import BuildError
 from autograder.intake import IntakeError
 from autograder.progress import Progress, closing_summary
@@ -102,15 +103,24 @@ def cmd_check(args) -> int:
 def cmd_demo(args) -> int:
     root = args.root or api.build_mod.find_root()
     out = args.output
+    examples = {a: root / "assignments" / a / "examples" for a in args.assignments}
     for assignment in args.assignments:
-        examples = root / "assignments" / assignment / "examples"
         print(f"== {assignment}: building", flush=True)
         api.build(assignment, root=root)
-        files = api.submissions_in([examples])
-        print(f"== {assignment}: grading {len(files)} example submissions from {examples}", flush=True)
+    # Every reference solution measured first, side by side, each under the thread share its batch
+    # gives a kernel: one reference alone would leave the other cores idle.
+    print(f"== measuring the reference solutions of {', '.join(args.assignments)} on this machine", flush=True)
+    with concurrent.futures.ThreadPoolExecutor(max(1, hardware.machine().get("cores") or 1)) as pool:
+        for future in [pool.submit(api.calibrate_ahead, a, api.submissions_in([examples[a]]), out / a, root=root,
+                                   log=lambda line, a=a: print(f"   {a}: {line}", flush=True))
+                       for a in args.assignments]:
+            future.result()
+    for assignment in args.assignments:
+        files = api.submissions_in([examples[assignment]])
+        print(f"== {assignment}: grading {len(files)} example submissions from {examples[assignment]}", flush=True)
         started = time.perf_counter()
         progress = Progress(len(files), "lines")
-        roster = examples / "roster.csv"
+        roster = examples[assignment] / "roster.csv"
         report = api.grade(assignment, files, out / assignment, root=root, on_result=progress.update,
                            log=print, force=True, roster=roster if roster.exists() else None)
         print(closing_summary(report.new, report.results, report.kept))
@@ -171,7 +181,7 @@ def parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="build, grade the example submissions, write reports")
     d.add_argument("-o", "--output", type=Path, default=Path("demo-results"))
-    d.add_argument("--assignments", nargs="+", default=["a1", "a2"])
+    d.add_argument("--assignments", nargs="+", default=["a1", "a2", "a3"])
     d.set_defaults(func=cmd_demo)
     return p
 
