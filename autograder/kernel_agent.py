@@ -129,6 +129,11 @@ def _drain(ds):
     return n
 
 
+def _make_and_drain(make, *args, **kwargs):
+    """``make(*args, **kwargs)`` then one pass over what it made: a loader's whole cost, from files to batches."""
+    return _drain(make(*args, **kwargs))
+
+
 def _image_loop(folder, image_size, channels=3):
     """The plain loader a pipeline is measured against: files decoded one by one with Pillow, in one Python loop."""
     import numpy as np
@@ -167,7 +172,7 @@ def _two_head(image_shape, num_classes=5, seed=0):
 
 _PROBES = {"sleeper": _Sleeper, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
            "gradient": lambda: _gradient, "in_dense": lambda: _in_dense, "epochs": lambda: _epochs,
-           "drain": lambda: _drain, "image_loop": lambda: _image_loop, "two_head": _two_head}
+           "drain": lambda: _drain, "make_and_drain": lambda: _make_and_drain, "image_loop": lambda: _image_loop, "two_head": _two_head}
 
 
 class _Agent:

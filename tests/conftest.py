@@ -46,6 +46,11 @@ def demo_a2(demo_run):
 
 
 @pytest.fixture(scope="session")
+def demo_a3(demo_run):
+    return demo_run[0] / "a3", demo_run[1]
+
+
+@pytest.fixture(scope="session")
 def a1_expected():
     return yaml.safe_load((ROOT / "assignments" / "a1" / "examples" / "expected.yaml").read_text())
 
@@ -53,6 +58,11 @@ def a1_expected():
 @pytest.fixture(scope="session")
 def a2_expected():
     return yaml.safe_load((ROOT / "assignments" / "a2" / "examples" / "expected.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def a3_expected():
+    return yaml.safe_load((ROOT / "assignments" / "a3" / "examples" / "expected.yaml").read_text())
 
 
 def assert_fails_exactly(result, expected) -> None:

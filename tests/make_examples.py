@@ -5,7 +5,7 @@ question (or per function), so that one grading run checks many of them;
 ``expected.yaml`` says which hidden tests each mistake must fail. Run after
 the reference changes::
 
-    python tests/make_examples.py a1 a2   # rewrites assignments/<id>/examples/
+    python tests/make_examples.py a1 a2 a3   # rewrites assignments/<id>/examples/
 """
 
 from __future__ import annotations
@@ -117,7 +117,70 @@ A2_MISTAKES = {
         ["q5/auc_on_unseen_events"]),
 }
 
-MISTAKES = {"a1": A1_MISTAKES, "a2": A2_MISTAKES}
+# make_dataset decoding every file in a Python loop, then wrapping the arrays (benchmarks/loader_speed.py uses it too).
+LOOP_LOADER = (
+    "    ds = tf.data.Dataset.from_tensor_slices((paths, labels))\n"
+    "    if shuffle:\n"
+    "        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)\n"
+    "    ds = ds.map(lambda p, y: (decode(p, image_size, channels), y), num_parallel_calls=tf.data.AUTOTUNE)\n",
+    "    images = np.stack([decode(p, image_size, channels).numpy() for p in paths])  # one file at a time\n"
+    "    ds = tf.data.Dataset.from_tensor_slices((images, labels))\n"
+    "    if shuffle:\n"
+    "        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)\n")
+
+A3_MISTAKES = {
+    "images_shuffled_labels_not": (
+        "def load_images", '    return x.astype("float32"), labels, class_names',
+        '    x = x[np.random.default_rng(0).permutation(len(x))]  # shuffled, but the labels are not\n'
+        '    return x.astype("float32"), labels, class_names',
+        ["q1/labels_follow_sorted_folder_names"]),
+    "corrupt_file_skipped_silently": (
+        "def load_images",
+        '            raise ValueError(f"{path}: not a readable image ({e.message.splitlines()[0]})") from None',
+        "            continue  # skip what cannot be read", ["q1/corrupt_file_names_the_file"]),
+    "shuffled_once_not_each_epoch": (
+        "def make_dataset", "reshuffle_each_iteration=True)", "reshuffle_each_iteration=False)",
+        ["q2/reshuffled_each_epoch_and_reproducible"]),
+    "files_shuffled_apart_from_labels": (
+        "def make_dataset", "        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)",
+        "        ds = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(paths).shuffle(len(paths), seed=seed),\n"
+        "                                 tf.data.Dataset.from_tensor_slices(labels))",
+        ["q2/every_file_once_and_labels_with_their_images"]),
+    "decoded_in_a_python_loop": (
+        "def make_dataset", LOOP_LOADER[0], LOOP_LOADER[1], ["q7/pipeline_beats_a_python_loop"]),
+    "flip_mirrors_the_label": (
+        "def augment", "    image = tf.image.stateless_random_flip_left_right(image, seeds[0])",
+        "    flipped = tf.image.stateless_random_flip_left_right(image, seeds[0])\n"
+        "    label = tf.where(tf.reduce_all(flipped == image), label, 4 - label)  # a mirrored face looks the other way\n"
+        "    image = flipped",
+        ["q3/keeps_label_shape_dtype_and_range", "q3/used_in_the_pipeline"]),
+    "brightness_leaves_the_range": (
+        "def augment", "    return tf.clip_by_value(image, 0.0, 1.0), label", "    return image, label",
+        ["q3/keeps_label_shape_dtype_and_range", "q3/used_in_the_pipeline"]),
+    "flip_upside_down": (
+        "def augment", "tf.image.stateless_random_flip_left_right(image, seeds[0])",
+        "tf.image.stateless_random_flip_up_down(image, seeds[0])", ["q3/a_flip_really_flips"]),
+    "validation_generator_augments": (
+        "def make_generators", "    val = plain.flow_from_directory(", "    val = augmenting.flow_from_directory(",
+        ["q4/augments_training_not_validation"]),
+    "pydataset_drops_the_last_batch": (
+        "class PoseLoader", "        return math.ceil(len(self.images) / self.batch_size)",
+        "        return len(self.images) // self.batch_size",
+        ["q5/length_and_batch_shapes", "q5/every_sample_once_together_and_reshuffled"]),
+    "on_epoch_end_does_not_shuffle": (
+        "class PoseLoader", "        if self.shuffle:\n            self.order = self.rng.permutation(len(self.images))",
+        "        pass", ["q5/every_sample_once_together_and_reshuffled"]),
+    "cnn_trained_one_epoch": (
+        "def build_cnn", "epochs=6, verbose=0)", "epochs=1, verbose=0)", ["q6/accuracy_on_hidden_faces"]),
+    "returned_before_fit": (
+        "def build_cnn", "    model.fit(train_ds, validation_data=val_ds, epochs=6, verbose=0)\n", "",
+        ["q6/accuracy_on_hidden_faces"]),
+    "cnn_over_the_parameter_cap": (
+        "def build_cnn", 'keras.layers.Dense(64, activation="relu"),', 'keras.layers.Dense(512, activation="relu"),',
+        ["q6/cnn_is_small_and_convolutional"]),
+}
+
+MISTAKES = {"a1": A1_MISTAKES, "a2": A2_MISTAKES, "a3": A3_MISTAKES}
 
 # Each wrong submission: one mistake per question (per function) at most, so every failure is attributable.
 A1_SUBMISSIONS = {
@@ -136,7 +199,16 @@ A2_SUBMISSIONS = {
     "wrong_gelu_overflow_outreg_name": ["gelu_tanh_approximation", "elu_exp_overflows", "output_layer_regularised",
                                         "unknown_optimizer_becomes_adam"],
 }
-SUBMISSIONS = {"a1": A1_SUBMISSIONS, "a2": A2_SUBMISSIONS}
+A3_SUBMISSIONS = {
+    "wrong_order_reshuffle_label_valgen_lastbatch_epochs": [
+        "images_shuffled_labels_not", "shuffled_once_not_each_epoch", "flip_mirrors_the_label",
+        "validation_generator_augments", "pydataset_drops_the_last_batch", "cnn_trained_one_epoch"],
+    "wrong_silent_apart_range_noshuffle_cap": [
+        "corrupt_file_skipped_silently", "files_shuffled_apart_from_labels", "brightness_leaves_the_range",
+        "on_epoch_end_does_not_shuffle", "cnn_over_the_parameter_cap"],
+    "wrong_loop_updown_unfitted": ["decoded_in_a_python_loop", "flip_upside_down", "returned_before_fit"],
+}
+SUBMISSIONS = {"a1": A1_SUBMISSIONS, "a2": A2_SUBMISSIONS, "a3": A3_SUBMISSIONS}
 
 
 def apply(nb: nbformat.NotebookNode, assignment: str, mistake: str) -> None:
