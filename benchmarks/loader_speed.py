@@ -1,12 +1,14 @@
-"""Is a3's q7 threshold fair? A tf.data pipeline and a Python-loop loader against a plain loop, side by side.
+"""Is a3's q7 threshold fair? A tf.data pipeline and a Python-loop loader against the naive loop, side by side.
 
 For the reference solution's ``make_dataset`` and for one that decodes every
 file in a Python loop and wraps the arrays in a dataset (a mistake q7 must
 catch), the judge's own q7 measurement, repeated: the judge writes its image
-folder into the sandbox, then times one pass of the pipeline and one pass of
-the plain Pillow loop, alternating, best of ``repeats`` each, in the same
-kernel. Printed: the speedup per trial, for each kernel thread share (a batch
-with N workers gives each kernel cores / N threads), against ``min_speedup``.
+folder into the sandbox, then times ``make_dataset`` plus one pass and the
+naive loop (TensorFlow's decode per file), alternating, best of ``repeats``
+each, in the same kernel. Printed: the speedup per trial against
+``min_speedup``, for each kernel thread share (a batch with N workers gives
+each kernel cores / N threads), with the other cores idle and with one of
+them kept busy (as another worker keeps it in a batch).
 
     .venv/bin/python benchmarks/loader_speed.py [--trials 5] [--threads 1 2]
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
-import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -62,30 +64,36 @@ def main() -> None:
     need = float(question.thresholds["min_speedup"])
     reference = nbformat.read(bundle.reference, 4)
     print(f"a3 q7: {question.thresholds['images']} images of {question.thresholds['image_size']}x"
-          f"{question.thresholds['image_size']}, best of {question.thresholds['repeats']} passes each; "
-          f"threshold {need}x a plain Pillow loop")
-    print(f"{'loader':34} {'threads':>7}   {'speedup per trial':40} {'min':>5} {'median':>7}   verdict")
+          f"{question.thresholds['image_size']}, best of {question.thresholds['repeats']} each; "
+          f"threshold {need}x the naive loop")
+    print(f"{'loader':34} {'threads':>7} {'a core busy':>11}   {'speedup per trial':40} {'min':>5} {'max':>5}   verdict")
     for name, loop in (("reference (parallel map, prefetch)", False), ("decoded in a Python loop", True)):
         nb = loaders_only(reference, loop)
         for threads in args.threads:
-            limits = dataclasses.replace(bundle.spec.limits, threads=threads)
-            sandbox = Sandbox(limits)
-            place_notebook(sandbox, nb, bundle.spec.notebook)
-            with sandbox:
-                sub = Handle(NotebookRun(nb, sandbox).run_all(), call_timeout=600)
-                speedups = []
-                for _ in range(args.trials):
-                    ctx = Context(bundle.spec, question, gpu=False, calibration=Calibration(), plots=[])
-                    try:
-                        q7.pipeline_beats_a_python_loop(sub, ctx)
-                    except AssertionError:
-                        pass
-                    note = ctx.notes[-1]
-                    speedups.append(float(note.split("images/s: ")[1].split("x")[0]))
-            verdict = ("passes always" if min(speedups) >= need else
-                       "fails always" if max(speedups) < need else "UNDECIDED: depends on the machine's noise")
-            print(f"{name:34} {threads:7d}   {str([round(s, 2) for s in speedups]):40} {min(speedups):5.2f} "
-                  f"{statistics.median(speedups):7.2f}   {verdict}", flush=True)
+            for busy in (False, True):
+                limits = dataclasses.replace(bundle.spec.limits, threads=threads)
+                sandbox = Sandbox(limits)
+                place_notebook(sandbox, nb, bundle.spec.notebook)
+                hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+                try:
+                    with sandbox:
+                        sub = Handle(NotebookRun(nb, sandbox).run_all(), call_timeout=600)
+                        speedups = []
+                        for _ in range(args.trials):
+                            ctx = Context(bundle.spec, question, gpu=False, calibration=Calibration(), plots=[])
+                            try:
+                                q7.pipeline_beats_a_python_loop(sub, ctx)
+                            except AssertionError:
+                                pass
+                            speedups.append(float(ctx.notes[-1].split("images/s: ")[1].split("x")[0]))
+                finally:
+                    if hog is not None:
+                        hog.kill()
+                verdict = ("passes always" if min(speedups) >= need else
+                           "fails always" if max(speedups) < need else "UNDECIDED: depends on the machine's noise")
+                print(f"{name:34} {threads:7d} {'yes' if busy else 'no':>11}   "
+                      f"{str([round(s, 2) for s in speedups]):40} {min(speedups):5.2f} {max(speedups):5.2f}   {verdict}",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ WEAK = {
         "learning rate 1.0": ('make_optimizer("adam", 2e-3)', 'make_optimizer("adam", 1.0)'),
     },
     "a3": {
-        "one conv block of 4 filters": (
+        "one conv block (16 filters) instead of three": (
             'keras.layers.Conv2D(32, 3, padding="same", activation="relu"),\n        keras.layers.MaxPooling2D(),\n'
             '        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),\n        keras.layers.MaxPooling2D(),\n',
             ""),
