@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import hashlib
 import importlib.util
 import inspect
 import io
@@ -335,8 +336,13 @@ class Handle:
         req = {"op": "make", "probe": probe, "params": {k: self._encode(v, arrays) for k, v in params.items()}}
         return self._request(req, arrays, None)[0]["value"]
 
-    def seed(self, seed: int) -> None:
-        self._request({"op": "seed", "seed": int(seed)}, {}, None)
+    def seed(self, seed: int, timeout: float | None = None) -> None:
+        """Python's, NumPy's and TensorFlow's random seeds in the kernel (``keras.utils.set_random_seed``)."""
+        self._request({"op": "seed", "seed": int(seed)}, {}, timeout)
+
+    def determinism(self, on: bool, timeout: float | None = None) -> bool:
+        """TensorFlow op determinism in the kernel on or off; whether it is on now."""
+        return bool(self._request({"op": "determinism", "on": bool(on)}, {}, timeout)[0]["value"])
 
     def devices(self) -> list[str]:
         return self._request({"op": "devices"}, {}, None)[0]["value"]
@@ -482,6 +488,8 @@ class TestResult:
     notes: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     source: str = ""  # the test's code, only where the spec publishes hidden tests
+    #: Speed checks (``Context.speed``): what, ratio, threshold, direction (at_least | at_most), margin, attempts.
+    measured: list[dict] = dataclasses.field(default_factory=list)
 
 
 MAX_MATRIX = 50
@@ -515,6 +523,7 @@ class Context:
         self.gpu = gpu
         self.calibration = calibration
         self.notes: list[str] = []
+        self.measured: list[dict] = []
         self._plots = plots
 
     def threshold(self, key: str) -> Any:
@@ -565,6 +574,44 @@ class Context:
         self._plots.append(Plot(self.question.name, title, kind="images",
                                 images=[_png_base64(img, f"image {i}") for i, img in enumerate(images)],
                                 captions=captions))
+
+    def speed(self, what: str, measure: Callable[[int], float], threshold_key: str, at_most: bool = False,
+              advice: str = "", attempts: int | None = None) -> float:
+        """A speed ratio checked against ``threshold_key``, measured again while it fails narrowly.
+
+        ``measure(attempt)`` returns the ratio (e.g. a speedup, or a time
+        over the reference's). A shared machine only ever makes a submission
+        look slower, so a miss within ``retry_within`` of the threshold (a
+        fraction: 0.5 retries a speedup of 1.0 against 1.5, not one of 0.7)
+        is measured again, up to ``attempts`` in all, and the best attempt
+        counts; a far miss fails at once. Both come from the question's
+        thresholds, else the spec's ``speed_policy``. The ratio, the
+        threshold and the margin go into the result and the feedback.
+        """
+        needed = float(self.threshold(threshold_key))
+        policy = self.spec.speed_policy
+        if attempts is None:  # a measurement that costs a training each time passes attempts=1
+            attempts = int(self.question.thresholds.get("attempts", policy.attempts))
+        within = float(self.question.thresholds.get("retry_within", policy.retry_within))
+
+        def margin(r: float) -> float:  # > 0: passes with room to spare, as a fraction of the threshold
+            return (needed - r) / needed if at_most else (r - needed) / needed
+
+        ratios: list[float] = []
+        for attempt in range(1, max(1, attempts) + 1):
+            ratios.append(float(measure(attempt)))
+            best = min(ratios) if at_most else max(ratios)
+            if not np.isfinite(best) or margin(best) >= 0 or margin(best) < -within:
+                break
+        entry = {"what": what, "ratio": best, "threshold": needed, "direction": "at_most" if at_most else "at_least",
+                 "margin": margin(best), "attempts": len(ratios)}
+        self.measured.append(entry)
+        sign = "≤" if at_most else "≥"
+        self.note(f"{what}: {best:.2f}x (needed {sign} {needed:g}x; margin {margin(best):+.0%}"
+                  f"{'' if len(ratios) == 1 else f'; best of {len(ratios)} attempts'})")
+        if not margin(best) >= 0:
+            raise AssertionError(f"{what} is {best:.2f}x; {sign} {needed:g}x is needed" + (f": {advice}" if advice else ""))
+        return best
 
     def rng(self, salt: str = "") -> np.random.Generator:
         seed = int.from_bytes(f"{self.spec.id}/{self.question.name}/{salt}".encode()[:32].ljust(32, b"\0"), "little")
@@ -724,8 +771,14 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
     plots: list[Plot] = []
     for qname, cases in tests.items():
         question = spec.questions[qname]
+        deterministic = question.deterministic and handle is not None and _quietly(handle.determinism, True)
+        runs = handle is not None and not (question.gpu_only and not gpu)
         for case in cases:
             ctx = Context(spec, question, gpu, calibration, plots)
+            if runs:
+                # Python's, NumPy's and TensorFlow's seeds, fixed per test: what a test leaves unseeded
+                # (a weight initialiser, a shuffle) starts from the same state in every grading.
+                _quietly(handle.seed, test_seed(spec.id, qname, case.name))
             result = TestResult(qname, case.name, 0.0, case.points, "failed", case.hidden, hint=case.hint,
                                 source=inspect.getsource(case.fn) if spec.show_hidden_tests else "")
             start = time.perf_counter()
@@ -752,8 +805,31 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
             if handle is not None and handle.deadline is not None:
                 handle.deadline += calibration.spent - spent_before  # calibrating is not the student's time
             result.notes.extend(ctx.notes)
+            result.measured.extend(ctx.measured)
             results.append(result)
+        if deterministic:
+            _quietly(handle.determinism, False)
     return results, plots
+
+
+#: Seconds a housekeeping request (a seed, determinism) may take: a kernel that hangs on one fails its tests.
+HOUSEKEEPING_TIMEOUT = 15.0
+
+
+def test_seed(assignment: str, question: str, test: str) -> int:
+    """A seed of its own for each hidden test, the same in every grading."""
+    return int.from_bytes(hashlib.sha256(f"{assignment}/{question}/{test}".encode()).digest()[:4], "little")
+
+
+test_seed.__test__ = False  # a helper, not a pytest test
+
+
+def _quietly(request: Callable, *args) -> Any:
+    """A housekeeping request to the kernel; a kernel that is gone or broken fails the tests themselves, not this."""
+    try:
+        return request(*args, timeout=HOUSEKEEPING_TIMEOUT)
+    except (SubmissionError, OSError, RuntimeError, ValueError):
+        return None
 
 
 def median_verdict(known: list[float], k: int, passes: Callable[[float], bool]) -> bool | None:

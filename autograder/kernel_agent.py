@@ -290,10 +290,28 @@ class _Agent:
         return {"json": _json.dumps(obj.get_config(), default=repr)}, []
 
     def op_seed(self, req, folder):
-        import keras  # seeds Python's random, NumPy and the backend in one call
+        import random
+        import sys
 
-        keras.utils.set_random_seed(req["seed"])
+        if "keras" in sys.modules or "tensorflow" in sys.modules:
+            import keras  # seeds Python's random, NumPy and the backend in one call
+
+            keras.utils.set_random_seed(req["seed"])
+        else:  # a kernel without TensorFlow does not pay seconds to import it for a seed
+            import numpy as np
+
+            random.seed(req["seed"])
+            np.random.seed(req["seed"])
         return None, []
+
+    def op_determinism(self, req, folder):
+        from tensorflow.python.framework import config  # the public API can turn it on, not off again
+
+        if req["on"]:
+            config.enable_op_determinism()
+        else:
+            config.disable_op_determinism()
+        return config.is_op_determinism_enabled(), []
 
     def op_devices(self, req, folder):
         import tensorflow as tf

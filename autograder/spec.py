@@ -29,6 +29,8 @@ class Limits:
     memory_mb: int = 4096
     max_processes: int = 256
     max_file_mb: int = 1024
+    #: The kernel's folder is a tmpfs of this size when the grader runs as root: a submission cannot fill the disk.
+    disk_mb: int = 2048
     output_chars: int = 20_000
     startup_timeout: float = 60.0
     #: Threads for the kernel's numerical libraries (TensorFlow, BLAS); 0 leaves them as many as cores.
@@ -37,6 +39,14 @@ class Limits:
     #: Modules imported in a fresh kernel before the submission runs (the spec's ``preload``), so that a
     #: batch can start the next kernel while the current submission is judged.
     preload: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeedPolicy:
+    """How a speed check that fails narrowly is measured again (the spec's ``speed_policy``)."""
+
+    attempts: int = 3  # measurements at most; the best counts
+    retry_within: float = 0.5  # only a miss within this fraction of the threshold is measured again
 
 
 class SpecError(ValueError):
@@ -55,6 +65,8 @@ class Question:
     thresholds: dict[str, Any]
     visibility: str = "visible"
     gpu_only: bool = False
+    #: TensorFlow op determinism while this question's hidden tests run (it costs speed; see docs).
+    deterministic: bool = False
 
     def threshold(self, key: str, spec_file: str = "assignment.yaml") -> Any:
         if key not in self.thresholds:
@@ -109,6 +121,7 @@ class Assignment:
     show_hidden_tests: bool = False
     late: LatePolicy | None = None  # no deadline: nothing is ever late
     files: tuple[DataFile, ...] = ()
+    speed_policy: SpeedPolicy = SpeedPolicy()
 
     @property
     def file(self) -> Path:
@@ -133,6 +146,7 @@ _LIMIT_KEYS = {
     "memory_mb": "memory_mb",
     "max_processes": "max_processes",
     "max_file_mb": "max_file_mb",
+    "disk_mb": "disk_mb",
     "output_chars": "output_chars",
 }
 
@@ -167,7 +181,7 @@ def load(path: Path | str) -> Assignment:
     if not isinstance(raw, dict):
         raise SpecError(file, "(top level)", "expected a mapping of keys such as assignment, questions, limits")
     known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "late", "preload",
-             "files"}
+             "files", "speed_policy"}
     for key in raw:
         if key not in known:
             raise SpecError(file, str(key), f"unknown key; expected one of {sorted(known)}")
@@ -200,8 +214,9 @@ def load(path: Path | str) -> Assignment:
             raise SpecError(file, f"questions.{name}", "a question name must be an identifier such as q1")
         _typed(q, dict, file, f"questions.{name}")
         for key in q:
-            if key not in {"title", "points", "thresholds", "visibility", "gpu_only"}:
-                raise SpecError(file, f"{where}{key}", "unknown key; expected title, points, thresholds, visibility, gpu_only")
+            if key not in {"title", "points", "thresholds", "visibility", "gpu_only", "deterministic"}:
+                raise SpecError(file, f"{where}{key}", "unknown key; expected title, points, thresholds, visibility, "
+                                                       "gpu_only, deterministic")
         points = _require(q, "points", (int, float), file, where)
         if points < 0:
             raise SpecError(file, f"{where}points", f"must not be negative, got {points}")
@@ -215,7 +230,11 @@ def load(path: Path | str) -> Assignment:
             thresholds=dict(_typed(q.get("thresholds", {}), dict, file, f"{where}thresholds")),
             visibility=visibility,
             gpu_only=bool(_typed(q.get("gpu_only", False), bool, file, f"{where}gpu_only")),
+            deterministic=bool(_typed(q.get("deterministic", False), bool, file, f"{where}deterministic")),
         )
+        for key in ("attempts", "retry_within"):  # a question's own speed policy, checked as the spec's is
+            if key in questions[name].thresholds:
+                _speed_value(questions[name].thresholds[key], key, file, f"{where}thresholds.{key}")
 
     return Assignment(
         id=ident,
@@ -227,7 +246,29 @@ def load(path: Path | str) -> Assignment:
         show_hidden_tests=bool(_typed(raw.get("show_hidden_tests", False), bool, file, "show_hidden_tests")),
         late=_late(raw["late"], file) if "late" in raw else None,
         files=_files(raw.get("files", {}), file, notebook),
+        speed_policy=_speed_policy(raw.get("speed_policy", {}), file),
     )
+
+
+def _speed_value(value: Any, key: str, file: Path, where: str) -> Any:
+    if key == "attempts":
+        _typed(value, int, file, where)
+        if not 1 <= value <= 10:
+            raise SpecError(file, where, f"must be between 1 and 10, got {value}")
+    else:
+        _typed(value, (int, float), file, where)
+        if not 0 <= value <= 1:
+            raise SpecError(file, where, f"must be a fraction between 0 and 1, got {value}")
+    return value
+
+
+def _speed_policy(raw: Any, file: Path) -> SpeedPolicy:
+    """``speed_policy: {attempts: 3, retry_within: 0.5}``: how narrow misses of speed checks are measured again."""
+    _typed(raw, dict, file, "speed_policy")
+    for key in raw:
+        if key not in ("attempts", "retry_within"):
+            raise SpecError(file, f"speed_policy.{key}", "unknown key; expected attempts, retry_within")
+    return SpeedPolicy(**{k: _speed_value(v, k, file, f"speed_policy.{k}") for k, v in raw.items()})
 
 
 def _files(raw: Any, file: Path, notebook: str) -> tuple[DataFile, ...]:

@@ -81,7 +81,10 @@ def test_speed_thresholds_are_ratios_to_a_reference_timed_here(demo_results, a1_
     assert result.calibration.get("q5.train_classifier_seconds", 0) > 0
     q5 = next(q for q in result.questions if q.name == "q5")
     note = " ".join(n for t in q5.tests for n in t.notes)
-    assert "the reference solution took" in note and "ratio" in note
+    assert "the reference solution took" in note and "margin" in note
+    timing = next(m for t in q5.tests for m in t.measured)
+    assert timing["direction"] == "at_most" and timing["threshold"] == 6.0 and timing["attempts"] == 1
+    assert timing["margin"] == pytest.approx(1 - timing["ratio"] / 6.0)
     with Store(out / "gradebook.sqlite") as store:  # measured once, at the batch's start
         stored = store.calibration(calibration_key(a1_bundle))
     assert stored == result.calibration
@@ -166,3 +169,19 @@ def test_reports_are_rebuilt_from_the_store_alone(demo_results):
     import json
 
     assert json.loads((out / "wrong_dropout_training" / "results.json").read_text())["tests"] == json.loads(before)["tests"]
+
+
+def test_speed_checks_show_their_ratio_and_margin(demo_results):
+    """Each speed check's ratio, threshold and margin reach the feedback and the TAs' summary."""
+    out, _ = demo_results
+    result = results_mod.read(out / "solution" / "results.json")
+    saxpy = next(m for q in result.questions for t in q.tests for m in t.measured if "saxpy" in m["what"])
+    assert saxpy["direction"] == "at_least" and saxpy["threshold"] == 4.0 and saxpy["margin"] > 0
+    html = (out / "solution" / "feedback.html").read_text()
+    assert f"margin {saxpy['margin']:+.0%}" in html
+    summary = (out / "summary.html").read_text()
+    assert "Speed checks" in summary and "q2/vectorized_is_faster_than_serial" in summary
+    # The loop in disguise misses far below the threshold: it is measured once, not retried.
+    loop = results_mod.read(out / "wrong_units_wait_loop" / "results.json")
+    miss = next(m for q in loop.questions for t in q.tests for m in t.measured if "saxpy" in m["what"])
+    assert miss["margin"] < -0.5 and miss["attempts"] == 1

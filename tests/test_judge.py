@@ -19,6 +19,9 @@ CELLS = [
     "def broken(:\n    pass",  # a syntax error: what it defines is missing
     "def slow(x):\n    while True:\n        time.sleep(0.01)",
     "def raises(x):\n    raise ValueError('bad input ' + str(len(x)))",
+    "def draw():\n    return float(np.random.random())",
+    "def determinism_on():\n    from tensorflow.python.framework import config\n"
+    "    return bool(config.is_op_determinism_enabled())",
     "def sneaky_link():\n    os.makedirs('out', exist_ok=True)\n    os.symlink('/etc/passwd', 'out/report.txt')",
 ]
 
@@ -140,3 +143,31 @@ def test_the_grader_never_writes_through_links_the_submission_plants(sub, tmp_pa
     finally:
         sub.run.sandbox.run("import shutil; shutil.rmtree('.dlgrade-out')")
     assert sub.call("double", np.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_the_judge_seeds_each_test_and_turns_on_determinism_per_question(sub, tmp_path):
+    from autograder import spec as spec_mod
+    from autograder.judge import Calibration, TestCase, judge
+
+    (tmp_path / "a9").mkdir()
+    (tmp_path / "a9" / "assignment.yaml").write_text(
+        "assignment: a9\nquestions:\n  q1: {points: 3, deterministic: true}\n  q2: {points: 2}\n")
+    spec = spec_mod.load(tmp_path / "a9")
+
+    def draw(s, ctx):
+        ctx.note(repr(s.call("draw")))
+
+    def deterministic(s, ctx):
+        ctx.note(repr(s.call("determinism_on")))
+
+    tests = {"q1": [TestCase("a", 1, True, "", draw), TestCase("b", 1, True, "", draw),
+                    TestCase("c", 1, True, "", deterministic)],
+             "q2": [TestCase("a", 1, True, "", draw), TestCase("d", 1, True, "", deterministic)]}
+    sub.call("draw")  # whatever state the notebook left
+    first, _ = judge(sub, spec, tests, False, Calibration())
+    sub.call("draw")
+    second, _ = judge(sub, spec, tests, False, Calibration())
+    assert [r.notes for r in first] == [r.notes for r in second]  # the same draws in every grading
+    draws = [r.notes[0] for r in first if r.name in ("a", "b")]
+    assert len(set(draws)) == 3  # each test its own seed, q1/a and q2/a too
+    assert first[2].notes == ["True"] and first[4].notes == ["False"]  # on for q1, off again after it

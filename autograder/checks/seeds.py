@@ -54,12 +54,11 @@ def judge_training_time(ctx: Context, seconds: list[float], reference_key: str) 
     """The median training time against ``max_time_ratio`` times the reference's, with a note saying both."""
     reference = ctx.reference(reference_key)
     median = statistics.median(seconds)
-    ratio = median / reference
     ctx.note(f"training took {median:.1f} s (median, {seeds_note(ctx, len(seconds))}); the reference solution took "
-             f"{reference:.1f} s on this machine: ratio {ratio:.2f} (allowed {ctx.threshold('max_time_ratio')})")
-    assert ratio <= ctx.threshold("max_time_ratio"), (
-        f"training takes {ratio:.1f}x as long as the reference solution's on the same machine")
-
+             f"{reference:.1f} s on this machine")
+    # Not measured again when narrow: each measurement is a training, and the median over seeds is the policy.
+    ctx.speed("training time over the reference solution's", lambda attempt: median / reference, "max_time_ratio",
+              at_most=True, attempts=1)
 
 def kernel_datasets(handle: Handle, train: tuple, val: tuple, batch_size: int, seed: int):
     """The judge's training and validation arrays as ``tf.data`` pipelines built in the kernel (training shuffled by ``seed``)."""

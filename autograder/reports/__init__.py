@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import statistics
 import textwrap
 from pathlib import Path
 
@@ -148,6 +149,26 @@ def _histogram_png(scores: list[float], possible: float) -> str:
     return _encode(fig)
 
 
+def _speed_rows(graded: list[GradingResult]) -> list[dict]:
+    """Each speed check across the class: the threshold, the ratios' range and median, passes and narrow calls."""
+    checks: dict[tuple[str, str, str], dict] = {}
+    for r in graded:
+        for q in r.questions:
+            for t in q.tests:
+                for m in t.measured:
+                    row = checks.setdefault((q.name, t.name, m["what"]),
+                                            {"threshold": m["threshold"], "direction": m["direction"], "ratios": [],
+                                             "margins": [], "retried": 0})
+                    row["ratios"].append(m["ratio"])
+                    row["margins"].append(m["margin"])
+                    row["retried"] += m["attempts"] > 1
+    return [{"check": f"{q}/{t}: {what}", "sign": "≤" if row["direction"] == "at_most" else "≥",
+             "threshold": row["threshold"], "low": min(row["ratios"]), "median": statistics.median(row["ratios"]),
+             "high": max(row["ratios"]), "passed": sum(m >= 0 for m in row["margins"]), "n": len(row["margins"]),
+             "narrow": sum(abs(m) < 0.1 for m in row["margins"]), "retried": row["retried"]}
+            for (q, t, what), row in checks.items()]
+
+
 def summary_html(results: list[GradingResult]) -> str:
     """The class picture for TAs: scores, each question's mean and pass rate, the commonest failures."""
     graded = [r for r in results if r.status == "graded"]
@@ -175,6 +196,7 @@ def summary_html(results: list[GradingResult]) -> str:
     )
     possible = max((r.possible for r in graded), default=0)
     return _ENV.get_template("summary.html.j2").render(
+        speed=_speed_rows(graded),
         results=sorted(results, key=lambda r: r.student), graded=graded, questions=question_rows,
         failures=failure_rows, possible=possible,
         histogram=_histogram_png([r.final_score for r in graded], possible) if graded else None,

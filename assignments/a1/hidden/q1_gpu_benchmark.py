@@ -60,29 +60,26 @@ def matmul_tf_speed(sub, ctx):
         n = int(ctx.threshold("gpu_n"))
         a, b = _operands(ctx, [((n, n), (n, n))])[0]
         correct(a, b)
-        tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
-        np_time = ctx.time_here(np.matmul, a, b, n=max(2, repeats // 2))  # NumPy in the grader: untouchable
-        speedup = np_time / tf_time
-        ctx.note(f"n={n}: NumPy {np_time * 1e3:.1f} ms, matmul_tf {tf_time * 1e3:.1f} ms, speedup {speedup:.1f}x "
-                 f"(needed {ctx.threshold('gpu_min_speedup')}x)")
-        assert speedup >= ctx.threshold("gpu_min_speedup"), (
-            f"on the GPU, matmul_tf at n={n} is only {speedup:.1f}x faster than NumPy")
+        def speedup(attempt):
+            tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
+            np_time = ctx.time_here(np.matmul, a, b, n=max(2, repeats // 2))  # NumPy in the grader: untouchable
+            ctx.note(f"n={n}, attempt {attempt}: NumPy {np_time * 1e3:.1f} ms, matmul_tf {tf_time * 1e3:.1f} ms")
+            return np_time / tf_time
+
+        ctx.speed(f"on the GPU, matmul_tf's speedup over NumPy at n={n}", speedup, "gpu_min_speedup")
         return
     n = int(ctx.threshold("cpu_n"))
     a, b = _operands(ctx, [((n, n), (n, n))])[0]
     correct(a, b)
     # On a shared CPU another grader's training can land on either side of the
-    # pair: measure the pair side by side a few times and keep the best ratio.
-    pairs = []
-    for _ in range(int(ctx.threshold("attempts"))):
+    # pair: the pair is measured side by side, again while it fails narrowly.
+    ctx.note(f"no GPU on this machine: the GPU speedup is not graded; the CPU criterion at n={n} counts")
+
+    def slowdown(attempt):
         tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
         np_time = ctx.time_here(np.matmul, a, b, n=repeats, warmup=2)  # NumPy in the grader: untouchable
-        pairs.append((tf_time / np_time, tf_time, np_time))
-        if pairs[-1][0] <= ctx.threshold("cpu_max_slowdown") / 2:
-            break  # clearly inside the threshold: no need to measure again
-    ratio, tf_time, np_time = min(pairs)
-    ctx.note(f"no GPU on this machine: the GPU speedup is not graded; CPU criterion at n={n}: "
-             f"matmul_tf {tf_time * 1e3:.1f} ms, NumPy {np_time * 1e3:.1f} ms, ratio {ratio:.2f} "
-             f"(allowed {ctx.threshold('cpu_max_slowdown')}; best of {len(pairs)} side-by-side measurements)")
-    assert ratio <= ctx.threshold("cpu_max_slowdown"), (
-        f"on the CPU, matmul_tf at n={n} takes {ratio:.1f}x NumPy's time; it should be comparable")
+        ctx.note(f"attempt {attempt}: matmul_tf {tf_time * 1e3:.1f} ms, NumPy {np_time * 1e3:.1f} ms")
+        return tf_time / np_time
+
+    ctx.speed(f"on the CPU, matmul_tf's time over NumPy's at n={n}", slowdown, "cpu_max_slowdown", at_most=True,
+              advice="it should be comparable")

@@ -39,17 +39,15 @@ def vectorized_is_faster_than_serial(sub, ctx):
     got = array(sub.call("saxpy_vectorized", a, x, y), f"saxpy_vectorized for n={n}", want.shape)
     assert np.allclose(got, want, rtol=ctx.threshold("rtol"), atol=1e-5), f"saxpy_vectorized is wrong at n={n}"
     array(sub.call("saxpy_serial", a, x, y), f"saxpy_serial for n={n}", want.shape)
-    needed = ctx.threshold("min_speedup")
-    # A busy machine only ever slows the vectorised call down: below the
-    # threshold, measure again (the spec's attempts) and keep the best.
-    for attempt in range(1, int(ctx.threshold("attempts")) + 1):
+
+    def speedup(attempt):
         serial = sub.timed("saxpy_serial", a, x, y, n=2, warmup=0).per_call
         vector = sub.timed("saxpy_vectorized", a, x, y, n=5, warmup=2).per_call
         # The same element loop, run in the grader: a serial version slowed on purpose cannot flatter the ratio.
         loop = ctx.time_here(_element_loop, a, x, y, n=2, warmup=0)
-        speedup = min(serial, loop) / max(vector, 1e-6)
-        ctx.note(f"n={n}, attempt {attempt}: serial {serial * 1e3:.1f} ms (the grader's loop {loop * 1e3:.1f} ms), "
-                 f"vectorised {vector * 1e3:.2f} ms, speedup {speedup:.0f}x (needed {needed:g}x)")
-        if speedup >= needed:
-            return
-    raise AssertionError(f"saxpy_vectorized is only {speedup:.1f}x faster than a serial loop at n={n}")
+        ctx.note(f"attempt {attempt}: serial {serial * 1e3:.1f} ms (the grader's loop {loop * 1e3:.1f} ms), "
+                 f"vectorised {vector * 1e3:.2f} ms")
+        return min(serial, loop) / max(vector, 1e-6)
+
+    # A busy machine only ever slows the vectorised call down: a narrow miss is measured again.
+    ctx.speed(f"saxpy_vectorized's speedup over a serial loop at n={n}", speedup, "min_speedup")

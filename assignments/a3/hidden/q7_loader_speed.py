@@ -40,15 +40,18 @@ def pipeline_beats_a_python_loop(sub, ctx):
     made, loop = sub.make("make_and_drain"), sub.make("image_loop")
     count = sub.call(made, make_dataset, str(root), size, **kwargs)
     assert count == n, f"one pass of make_dataset over {n} files yields {count} images"
-    # Side by side, alternating, best of each: the machine's noise hits both alike.
-    pipeline, naive = [], []
-    for _ in range(int(ctx.threshold("repeats"))):
-        pipeline.append(sub.timed(made, make_dataset, str(root), size, n=1, warmup=0, force=False, **kwargs).per_call)
-        naive.append(sub.timed(loop, str(root), size, n=1, warmup=0, force=False).per_call)
-    speedup = min(naive) / min(pipeline)
-    ctx.note(f"{n} images of {size}x{size}, made into a dataset and read once: your pipeline "
-             f"{n / min(pipeline):,.0f} images/s, a naive Python loop {n / min(naive):,.0f} images/s: {speedup:.2f}x "
-             f"(needed {ctx.threshold('min_speedup')}x; best of {len(naive)} passes each)")
-    assert speedup >= ctx.threshold("min_speedup"), (
-        f"your pipeline loads {speedup:.2f}x as many images per second as a naive Python loop; at least "
-        f"{ctx.threshold('min_speedup')}x is expected: decode inside the pipeline with a parallel map, and prefetch")
+
+    def speedup(attempt):
+        # Side by side, alternating, best of each: the machine's noise hits both alike.
+        pipeline, naive = [], []
+        for _ in range(int(ctx.threshold("repeats"))):
+            pipeline.append(sub.timed(made, make_dataset, str(root), size, n=1, warmup=0, force=False,
+                                      **kwargs).per_call)
+            naive.append(sub.timed(loop, str(root), size, n=1, warmup=0, force=False).per_call)
+        ctx.note(f"attempt {attempt}: {n} images of {size}x{size}, made into a dataset and read once: your pipeline "
+                 f"{n / min(pipeline):,.0f} images/s, a naive Python loop {n / min(naive):,.0f} images/s "
+                 f"(best of {len(naive)} passes each)")
+        return min(naive) / min(pipeline)
+
+    ctx.speed("your pipeline's images per second over a naive Python loop's", speedup, "min_speedup",
+              advice="decode inside the pipeline with a parallel map, and prefetch")
