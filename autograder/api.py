@@ -48,23 +48,12 @@ def submissions_in(paths: list[Path]) -> list[Path]:
     return found
 
 
-def calibrate_ahead(assignment: str, submissions: list[Path], out: Path, root: Path | None = None,
-                    workers: int | None = None, log=lambda line: None) -> dict[str, float]:
-    """Measure the reference figures that ``grade`` with the same arguments would measure at its start, now.
-
-    They are stored in ``out``'s gradebook, where that batch finds them.
-    """
-    bundle = bundle_for(assignment, root)
-    workers = workers if workers and workers > 0 else batch.default_workers(bundle.spec.limits.memory_mb)
-    return batch.calibrate_ahead(bundle, Path(out), min(workers, max(1, len(submissions))), log=log)
-
-
 def grade(assignment: str | None, submissions: list[Path], out: Path, student: str | None = None,
           root: Path | None = None, isolate: bool | None = None, workers: int | None = None,
           force: bool = False, regrade: tuple[str, ...] = (), scheduler: str | None = None,
           otter_zip: Path | None = None, otter_timeout: float = 600.0, on_result=None,
           log=lambda line: None, on_plan=None, calibration_from: Path | None = None,
-          roster: Path | None = None, canvas_column: str | None = None) -> batch.BatchReport:
+          roster: Path | None = None, canvas_column: str | None = None, slots=None) -> batch.BatchReport:
     """Grade files into ``out/<student>/`` and the class reports into ``out``.
 
     A rerun grades only what is not done (``force`` and ``regrade`` redo work).
@@ -76,6 +65,7 @@ def grade(assignment: str | None, submissions: list[Path], out: Path, student: s
     ``roster`` (a CSV: a class list or a Canvas gradebook export) maps files to
     students and may carry submission times; ``canvas_column`` names the
     assignment's column in ``canvas_import.csv`` (Canvas's "Name (id)").
+    ``slots`` (``batch.shared_slots``) caps the kernels of batches run side by side.
     """
     if otter_zip is not None:
         from autograder.otter_compat import OtterBundle
@@ -92,7 +82,8 @@ def grade(assignment: str | None, submissions: list[Path], out: Path, student: s
     return batch.run(bundle, files, Path(out), workers=workers, scheduler=scheduler, student=student,
                      isolate=isolate, force=force, regrade=tuple(regrade), on_result=on_result, log=log,
                      on_plan=on_plan, calibration_from=calibration_from,
-                     roster=Roster.load(Path(roster)) if roster else None, canvas_column=canvas_column)
+                     roster=Roster.load(Path(roster)) if roster else None, canvas_column=canvas_column,
+                     slots=slots)
 
 
 def report(out: Path) -> list[GradingResult]:

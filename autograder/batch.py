@@ -240,21 +240,6 @@ def calibrate(bundle: Any, store: Store, jobs: list[Job] | None, isolate: bool |
     return {key: values}
 
 
-def calibrate_ahead(bundle: Any, out: Path, workers: int, isolate: bool | None = None,
-                    log: Callable[[str], None] = lambda line: None) -> dict[str, float]:
-    """Measure ``bundle``'s reference figures into ``out``'s store now, under the thread share a batch of
-    ``workers`` gives each kernel; the batch then finds them there. ``dlgrade demo`` measures its
-    assignments' figures side by side this way, so no core idles while one reference runs alone.
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if workers > 1:
-        bundle = with_threads(bundle, max(1, (hardware.machine().get("cores") or 1) // workers))
-    with Store(out / "gradebook.sqlite") as store:
-        figures = calibrate(bundle, store, None, isolate, log)
-    return next(iter(figures.values()), {})
-
-
 def _gradable(job: Job, bundle: Bundle) -> bool:
     try:
         intake.load(job.path, bundle.spec.notebook)
@@ -271,8 +256,14 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
         regrade: tuple[str, ...] = (), on_result: Callable[[GradingResult], None] | None = None,
         log: Callable[[str], None] = lambda line: None, on_plan: Callable[[int, int], None] | None = None,
         calibration_from: Path | None = None, roster: Roster | None = None,
-        canvas_column: str | None = None) -> BatchReport:
-    """Grade ``files`` into ``out``; see the module's docstring for the steps."""
+        canvas_column: str | None = None, slots: Any = None) -> BatchReport:
+    """Grade ``files`` into ``out``; see the module's docstring for the steps.
+
+    ``slots``: a semaphore from ``shared_slots`` that several batches running
+    at once (``dlgrade demo``) share: each submission, and the calibration,
+    holds one while it runs, so that the batches together never run more
+    kernels than there are slots, and none idles while another has work.
+    """
     started = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -291,7 +282,8 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
             bundle = with_threads(bundle, max(1, (hardware.machine().get("cores") or 1) // local_workers))
         if canvas_column:
             store.set_meta("canvas_column", canvas_column)
-        calibration = calibrate(bundle, store, jobs, isolate, log, calibration_from) if jobs else {}
+        with slots if slots is not None else contextlib.nullcontext():
+            calibration = calibrate(bundle, store, jobs, isolate, log, calibration_from) if jobs else {}
         if on_plan:
             on_plan(len(jobs), len(kept))
 
@@ -307,9 +299,9 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
         if client is not None:
             _run_dask(client, bundle, jobs, out, calibration, isolate, finish)
         elif local_workers <= 1:
-            _run_here(bundle, jobs, out, calibration, isolate, finish)
+            _run_here(bundle, jobs, out, calibration, isolate, finish, slots)
         else:
-            _run_pool(local_workers, bundle, jobs, out, calibration, isolate, finish)
+            _run_pool(local_workers, bundle, jobs, out, calibration, isolate, finish, slots)
         results = store.results()
         column = store.get_meta("canvas_column")
     write_class_reports(results, out, column)
@@ -317,11 +309,18 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
     return BatchReport(results, new, len(kept), figures, time.monotonic() - started)
 
 
-def _run_here(bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish) -> None:
+def shared_slots(n: int):
+    """A semaphore of ``n`` grading slots that batches in one program share (``run(slots=...)``)."""
+    return multiprocessing.get_context("spawn").BoundedSemaphore(n)
+
+
+def _run_here(bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish, slots=None) -> None:
     grader = make_grader(bundle, calibration, isolate)
     try:
         for i, job in enumerate(jobs):
-            finish(job, grade_one(grader, job, out, prewarm=i + 1 < len(jobs)))
+            with slots if slots is not None else contextlib.nullcontext():
+                data = grade_one(grader, job, out, prewarm=i + 1 < len(jobs))
+            finish(job, data)
     finally:
         grader.close()
 
@@ -348,11 +347,17 @@ def _worker_main(conn, bundle, calibration: dict, isolate, out: Path) -> None:
         grader.close()
 
 
-def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish) -> None:
-    """``n`` worker processes; each holds one job at a time, so a death costs only that job."""
+def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish, slots=None) -> None:
+    """``n`` worker processes; each holds one job at a time, so a death costs only that job.
+
+    With shared ``slots`` a job is handed out only with a slot, taken and
+    given back here, in the batch's own process: a worker killed mid-job
+    cannot take its slot with it.
+    """
     ctx = multiprocessing.get_context("spawn")
     pending = collections.deque(jobs)
     workers: dict[Any, list] = {}  # parent end of the pipe -> [process, job or None]
+    idle: list = []  # workers waiting for a job (or a slot)
 
     def spawn() -> None:
         parent, child = ctx.Pipe()
@@ -361,20 +366,43 @@ def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, iso
         proc.start()
         child.close()
         workers[parent] = [proc, None]
+        idle.append(parent)
 
-    def feed(conn) -> None:
-        job = pending.popleft() if pending else None
-        workers[conn][1] = job
+    def send(conn, message) -> None:
         try:
-            conn.send(None if job is None else (job, bool(pending)))
+            conn.send(message)
         except (BrokenPipeError, OSError):  # it just died; its sentinel says so next
             pass
+
+    def hand_out() -> None:
+        """Jobs to idle workers while there are jobs (and slots); with no jobs left, idle workers may go."""
+        while idle:
+            if not pending:
+                for conn in idle:
+                    send(conn, None)
+                idle.clear()
+                return
+            if slots is not None and not slots.acquire(block=False):
+                return
+            conn = idle.pop(0)
+            job = pending.popleft()
+            workers[conn][1] = job
+            send(conn, (job, bool(pending)))
+
+    def done_with(conn) -> None:
+        workers[conn][1] = None
+        if slots is not None:
+            slots.release()
 
     def lost(conn) -> None:
         proc, job = workers.pop(conn)
         conn.close()
         proc.join(timeout=5)
+        if conn in idle:
+            idle.remove(conn)
         if job is not None:
+            if slots is not None:
+                slots.release()
             job.attempts += 1
             if job.attempts < MAX_ATTEMPTS:
                 pending.appendleft(job)
@@ -384,16 +412,16 @@ def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, iso
                 finish(job, failed_result(bundle.spec, job.path, out, job.student, error).to_dict())
         if pending:
             spawn()
-            feed(list(workers)[-1])
 
     try:
         for _ in range(n):
             spawn()
-        for conn in list(workers):
-            feed(conn)
-        while any(job is not None for _, job in workers.values()):
+        hand_out()
+        while pending or any(job is not None for _, job in workers.values()):
             sentinels = {proc.sentinel: conn for conn, (proc, _) in workers.items()}
-            for ready in multiprocessing.connection.wait([*workers, *sentinels]):
+            # Idle workers wait for a slot another batch holds: look again now and then.
+            timeout = 0.5 if idle and pending else None
+            for ready in multiprocessing.connection.wait([*workers, *sentinels], timeout=timeout):
                 conn = sentinels.get(ready, ready)
                 if conn not in workers:
                     continue
@@ -405,14 +433,15 @@ def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, iso
                 if kind == "fatal":
                     raise RuntimeError(f"a grading process could not start:\n{payload}")
                 job = workers[conn][1]
+                done_with(conn)
                 finish(job, payload)
-                feed(conn)
+                idle.append(conn)
+            hand_out()
     finally:
-        for conn, (proc, _) in list(workers.items()):
-            try:
-                conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
+        for conn, (proc, job) in list(workers.items()):
+            if job is not None and slots is not None:
+                slots.release()
+            send(conn, None)
         for conn, (proc, _) in list(workers.items()):
             proc.join(timeout=30)
             if proc.is_alive():

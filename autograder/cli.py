@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -107,29 +108,58 @@ def cmd_demo(args) -> int:
     for assignment in args.assignments:
         print(f"== {assignment}: building", flush=True)
         api.build(assignment, root=root)
-    # Every reference solution measured first, side by side, each under the thread share its batch
-    # gives a kernel: one reference alone would leave the other cores idle.
-    print(f"== measuring the reference solutions of {', '.join(args.assignments)} on this machine", flush=True)
-    with concurrent.futures.ThreadPoolExecutor(max(1, hardware.machine().get("cores") or 1)) as pool:
-        for future in [pool.submit(api.calibrate_ahead, a, api.submissions_in([examples[a]]), out / a, root=root,
-                                   log=lambda line, a=a: print(f"   {a}: {line}", flush=True))
-                       for a in args.assignments]:
-            future.result()
-    for assignment in args.assignments:
+    # The assignments' batches run side by side and share the machine's cores as grading slots: a
+    # reference being measured or a submission being graded holds one. One batch alone would leave
+    # cores idle while its reference is measured and while its last, longest submission runs.
+    cores = max(1, hardware.machine().get("cores") or 1)
+    slots = api.batch.shared_slots(cores)
+    printing = threading.Lock()
+
+    def say(line: str) -> None:
+        with printing:
+            print(line, flush=True)
+
+    def grade(assignment: str) -> None:
         files = api.submissions_in([examples[assignment]])
-        print(f"== {assignment}: grading {len(files)} example submissions from {examples[assignment]}", flush=True)
+        say(f"== {assignment}: grading {len(files)} example submissions from {examples[assignment]}")
         started = time.perf_counter()
-        progress = Progress(len(files), "lines")
+        progress = Progress(len(files), "lines", stream=_Prefixed(f"{assignment} ", say))
         roster = examples[assignment] / "roster.csv"
         report = api.grade(assignment, files, out / assignment, root=root, on_result=progress.update,
-                           log=print, force=True, roster=roster if roster.exists() else None)
-        print(closing_summary(report.new, report.results, report.kept))
-        print(f"== {assignment}: done in {time.perf_counter() - started:.0f} s; class summary for TAs: "
-              f"{out / assignment / 'summary.html'}; gradebook: {out / assignment / 'gradebook.csv'} "
-              f"(Canvas import: {out / assignment / 'canvas_import.csv'}); feedback reports:")
-        for f in files:
-            print(f"   {out / assignment / api.intake.student_id(f) / 'feedback.html'}")
+                           log=lambda line: say(f"   {assignment}: {line}"), force=True,
+                           roster=roster if roster.exists() else None, slots=slots)
+        say("\n".join([
+            f"== {assignment}: done in {time.perf_counter() - started:.0f} s",
+            closing_summary(report.new, report.results, report.kept),
+            f"   class summary for TAs: {out / assignment / 'summary.html'}; gradebook: "
+            f"{out / assignment / 'gradebook.csv'} (Canvas import: {out / assignment / 'canvas_import.csv'}); "
+            "feedback reports:",
+            *(f"   {out / assignment / api.intake.student_id(f) / 'feedback.html'}" for f in files)]))
+
+    with concurrent.futures.ThreadPoolExecutor(len(args.assignments)) as pool:
+        for future in [pool.submit(grade, a) for a in args.assignments]:
+            future.result()
     return 0
+
+
+class _Prefixed:
+    """A text stream that hands each whole line, prefixed, to ``say`` (batches side by side stay legible)."""
+
+    def __init__(self, prefix: str, say) -> None:
+        self.prefix, self.say, self.buffer = prefix, say, ""
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        *lines, self.buffer = self.buffer.split("\n")
+        for line in lines:
+            self.say(self.prefix + line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def parser() -> argparse.ArgumentParser:
