@@ -236,6 +236,21 @@ def _remove_tree(path: Path) -> None:
         subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True)
 
 
+def _mount_disk(workdir: Path, megabytes: int, uid: int) -> bool:
+    """A tmpfs of ``megabytes`` at ``workdir``, owned by ``uid``: the kernel's disk, capped. Needs root."""
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700,uid={uid},gid={uid},"
+                               "nosuid,nodev", "dlgrade-work", str(workdir)], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def _unmount(workdir: Path) -> None:
+    if os.path.ismount(workdir):
+        subprocess.run(["umount", "--lazy", str(workdir)], capture_output=True, timeout=30)
+
+
 def _owner_mark() -> str:
     """This process, as a sandbox's owner file names it: pid and start time (pids are reused)."""
     return f"{os.getpid()} {psutil.Process().create_time():.2f}"
@@ -260,6 +275,7 @@ def sweep_stale(tmp: Path = Path("/tmp")) -> int:
         except (psutil.Error, ValueError):
             alive = False
         if not alive:
+            _unmount(folder / "work")
             _remove_tree(folder)
             removed += 1
     return removed
@@ -304,8 +320,11 @@ class Sandbox:
         self.workdir.mkdir()
         self.inbox.mkdir()
         self._uid_lock = None
+        #: Whether the kernel's folder is a tmpfs of ``limits.disk_mb`` (as root), so it cannot fill the disk.
+        self.disk_capped = False
         if self.isolated and os.geteuid() == 0:
             self.uid, self._uid_lock = _claim_uid()
+            self.disk_capped = _mount_disk(self.workdir, limits.disk_mb, self.uid)
             os.chown(self.workdir, self.uid, self.uid)
         else:
             self.uid = os.geteuid()
@@ -435,6 +454,8 @@ class Sandbox:
         if self._log:
             self._log.close()
             self._log = None
+        if self.disk_capped:
+            _unmount(self.workdir)
         _remove_tree(self.root)
         if self._uid_lock is not None:
             os.close(self._uid_lock)

@@ -22,7 +22,7 @@ def _value(run):
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with Sandbox(Limits(cell_timeout=20, memory_mb=2048, max_processes=64), isolate=True) as sb:
+    with Sandbox(Limits(cell_timeout=20, memory_mb=2048, max_processes=64, disk_mb=64), isolate=True) as sb:
         yield sb
 
 
@@ -127,6 +127,30 @@ def test_memory_bomb_gets_memory_error_and_kernel_survives(sandbox):
     run = sandbox.run("import numpy as np\nx = np.ones(3 * 2**30 // 8)")
     assert run.status == "error" and run.error["ename"] == "MemoryError", run
     assert sandbox.run("print(1)").ok
+
+
+def test_the_disk_is_capped_and_given_back(sandbox):
+    if os.geteuid() != 0:
+        pytest.skip("the kernel's folder is a capped tmpfs only when the grader runs as root")
+    assert sandbox.disk_capped and os.path.ismount(sandbox.workdir)
+    seen = _value(sandbox.run(
+        "import json, os\n"
+        "written, err = 0, None\n"
+        "try:\n"
+        "    for i in range(100):\n"
+        "        with open(f'fill{i}', 'wb') as f:\n"
+        "            f.write(b'x' * 2**20 * 8)\n"
+        "        written += 8\n"
+        "except OSError as e:\n"
+        "    err = e.strerror\n"
+        "print(json.dumps({'written_mb': written, 'error': err}))"
+    ))
+    assert seen["written_mb"] < 64 and seen["error"] == "No space left on device", seen
+    assert sandbox.run("import glob, os\nfor f in glob.glob('fill*'): os.remove(f)").ok
+    with Sandbox(Limits(disk_mb=16), isolate=True) as other:
+        work = other.workdir
+        assert os.path.ismount(work)
+    assert not os.path.ismount(work) and not work.exists()
 
 
 def test_fork_bomb_is_capped(sandbox):
