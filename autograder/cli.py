@@ -14,6 +14,7 @@ from autograder.build import BuildError
 from autograder.intake import IntakeError
 from autograder.progress import Progress, closing_summary
 from autograder.spec import SpecError
+from autograder.store import StoreError
 
 
 def cmd_build(args) -> int:
@@ -223,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, BuildError, IntakeError, ValueError) as e:  # RosterError is a ValueError
         print(f"dlgrade: error: {e}", file=sys.stderr)
         return 2
+    except StoreError as e:
+        print(f"dlgrade: error: {e}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("dlgrade: interrupted", file=sys.stderr)
         return 130

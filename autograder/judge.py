@@ -104,6 +104,10 @@ class CallTimeout(SubmissionError):
     pass
 
 
+class GraderFault(Exception):
+    """The grader's own machinery failed (its disk, say): the grading breaks down and is redone, no test fails."""
+
+
 class NotGraded(Exception):
     """A test that cannot be graded on this machine (e.g. no GPU); it scores nothing and says why."""
 
@@ -185,10 +189,14 @@ class Handle:
         # the answer comes back through the kernel's own folder, read without
         # following links.
         request = sandbox.inbox / str(self._count)
-        request.mkdir()
-        for name, arr in arrays_in.items():
-            np.save(request / name, arr, allow_pickle=False)
-        (request / "request.json").write_text(json.dumps(req))
+        try:
+            request.mkdir()
+            for name, arr in arrays_in.items():
+                np.save(request / name, arr, allow_pickle=False)
+            (request / "request.json").write_text(json.dumps(req))
+        except OSError as e:  # our disk, not the submission's doing: no test may fail for it
+            shutil.rmtree(request, ignore_errors=True)
+            raise GraderFault(f"the grader could not write its request to the kernel ({e})") from None
         prefix = f"{self._count}-"
         code = f"__dlgrade__.serve({str(request)!r}, {str(self.workdir / OUT_DIR)!r}, {prefix!r})"
         start = time.perf_counter()
@@ -797,7 +805,7 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
                     result.message = str(e)
                 except AssertionError as e:
                     result.message = _first_line(str(e)) or "a check failed"
-                except SpecError:
+                except (SpecError, GraderFault):
                     raise
                 except Exception as e:  # a bug in the submission's result, or in the test
                     result.message = f"{type(e).__name__}: {_first_line(str(e))}"

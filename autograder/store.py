@@ -7,6 +7,7 @@ whether a stored result is still current.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -47,6 +48,10 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+class StoreError(OSError):
+    """The gradebook store could not be written: a full disk, a read-only folder, an I/O error."""
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -70,8 +75,20 @@ class Store:
         row = self.db.execute("select sha256, status from results where student = ?", (student,)).fetchone()
         return row is not None and row[0] == sha256 and row[1] in ("graded", "rejected")
 
+    @contextlib.contextmanager
+    def _writing(self, what: str):
+        """A transaction; a failed write leaves the store as it was (SQLite rolls the transaction back)."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"{self.path}: could not store {what}: {e}. Everything stored before is kept and the store is "
+                "readable; make room (or fix the disk) and run the same command again: only what is missing is "
+                "graded") from None
+
     def put(self, result: GradingResult, sha256: str) -> None:
-        with self.db:
+        with self._writing(f"the result of {result.student}"):
             self.db.execute(
                 "insert or replace into results (student, source, sha256, status, score, possible, result) "
                 "values (?, ?, ?, ?, ?, ?, ?)",
@@ -85,12 +102,12 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def put_calibration(self, key: str, figures: dict[str, float], seconds: float) -> None:
-        with self.db:
+        with self._writing("the reference figures"):
             self.db.execute("insert or replace into calibration (key, figures, seconds) values (?, ?, ?)",
                             (key, json.dumps(figures, sort_keys=True), seconds))
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.db:
+        with self._writing(f"the batch's {key}"):
             self.db.execute("insert or replace into meta (key, value) values (?, ?)", (key, value))
 
     def get_meta(self, key: str) -> str | None:
