@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A small course for testing the grader itself: ``mini`` grades in seconds (see its assignment.yaml).
+COURSE = ROOT / "tests" / "course"
 
 
 def dlgrade(*args: str, cwd: Path = ROOT, timeout: float = 1800) -> subprocess.CompletedProcess:
@@ -23,6 +26,16 @@ def a1_bundle():
     from autograder import api
 
     return api.bundle_for("a1", ROOT)
+
+
+@pytest.fixture(scope="session")
+def mini(tmp_path_factory):
+    """The test course's ``mini`` assignment, built in a copy of the course: (course root, bundle)."""
+    from autograder import api
+
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(COURSE, root, dirs_exist_ok=True)
+    return root, api.bundle_for("mini", root)
 
 
 @pytest.fixture(scope="session")
