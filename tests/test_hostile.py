@@ -1,66 +1,51 @@
-"""Hostile submissions: each is graded with a clear message, the grader survives, nothing leaks.
+"""The hostile corpus (tests/hostile/): every entry graded in one batch, each with its expected outcome.
 
-They run against a copy of a1's bundle with short time limits, so that the
-hangs cost seconds, not minutes, and they are graded together as one batch
-with two workers, as a class containing them would be.
+Each entry tries one thing against the test course's ``mini`` assignment
+(``tests/hostile/make_corpus.py`` says what). A secret token is planted where
+a submission must not reach: the grader's bundle (beside the hidden tests),
+another student's notebook and results, and the grader's environment. After
+the batch: each entry has exactly its expected status, score and failed
+tests; the token appears in no attacker's output; nothing was written on the
+host, no process is left running, no server on the host was reached; the
+victim's grade is what it is when graded alone. Controls show the checks can
+fail: the same hunt run unsandboxed finds the secret, and a page with a live
+script is caught by the same headless-Chromium check the reports pass.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import socket
-import textwrap
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
-import nbformat
 import numpy as np
+import psutil
 import pytest
 import yaml
 
-from autograder import batch, data
+from autograder import batch, results as results_mod
+from autograder.build import load_bundle
 from autograder.grade import Bundle, Grader
 from autograder.sandbox import bubblewrap_status
-from autograder.spec import load as load_spec
 from conftest import ROOT
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not bubblewrap_status()[0], reason=f"no sandbox: {bubblewrap_status()[1]}")]
-EXAMPLES = ROOT / "assignments" / "a1" / "examples"
+
+CORPUS = ROOT / "tests" / "hostile"
+sys.path.insert(0, str(CORPUS))
+import make_corpus  # noqa: E402  (the corpus's own generator: its large entries are made at test time)
 
 
-@pytest.fixture(scope="module")
-def short_bundle(a1_bundle, tmp_path_factory):
-    """a1's bundle with limits cut short, and a stand-in for hidden label data planted in it."""
-    root = tmp_path_factory.mktemp("bundle") / "a1"
-    shutil.copytree(a1_bundle.root, root)
-    spec = yaml.safe_load((root / "assignment.yaml").read_text())
-    spec["limits"].update(cell_timeout_s=20, call_timeout_s=15, notebook_timeout_s=400, memory_mb=3072)
-    spec["questions"]["q5"]["thresholds"]["seeds"] = [0]  # one training, not three: these tests are about attacks
-    (root / "assignment.yaml").write_text(yaml.safe_dump(spec))
-    _, (_, y_test) = data.load_digits()
-    np.save(root / "hidden" / "labels.npy", y_test)
-    return Bundle(load_spec(root), root)
-
-
-def with_cells(base: str, cells: list[str], after: int = 2):
-    """An example notebook with extra code cells inserted after cell ``after``."""
-    nb = nbformat.read(EXAMPLES / f"{base}.ipynb", 4)
-    for i, src in enumerate(cells):
-        nb.cells.insert(after + 1 + i, nbformat.v4.new_code_cell(textwrap.dedent(src).strip()))
-    return nb
-
-
-def grade(bundle, nb, tmp_path, name, isolate=None, calibration=None):
-    """One submission on its own, judged against ``calibration`` (a batch's reference figures)."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    with Grader(bundle, calibration, isolate=isolate) as grader:
-        return grader.grade(path, tmp_path / "out")
-
-
-def failed(result):
-    return sorted(f"{t.question}/{t.name}" for q in result.questions for t in q.tests if t.status != "passed")
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -89,179 +74,168 @@ def listener():
     server.close()
 
 
+class Corpus:
+    def __init__(self, bundle: Bundle, folder: Path, out: Path, token: str, expected: dict, listen_port: int):
+        self.bundle, self.folder, self.out, self.token = bundle, folder, out, token
+        self.expected, self.listen_port = expected, listen_port
+        self.results: dict[str, results_mod.GradingResult] = {}
+        self.alone: results_mod.GradingResult | None = None
+        self.processes_before: set[int] = set()
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
 @pytest.fixture(scope="module")
-def hostile_class(short_bundle, listener, demo_results, tmp_path_factory):
-    """The hostile submissions below, graded as one batch with two workers: results by student, the folder."""
+def corpus(mini, listener, tmp_path_factory):
+    """Every entry of the corpus graded as one class, with two workers; the victim also graded alone first."""
+    _, built = mini
+    base = tmp_path_factory.mktemp("hostile")
+    root = base / "bundle" / "mini"
+    shutil.copytree(built.root, root)
+    bundle = Bundle(load_bundle(root), root)
+    token = f"SECRET-{secrets.token_hex(8)}"
+    (root / "hidden" / "secret.txt").write_text(token)
+    np.save(root / "hidden" / "secret.npy", np.frombuffer(token.encode(), dtype=np.uint8))
+    folder, out = base / "submissions", base / "out"
+    folder.mkdir()
     port, _ = listener
-    hidden = next((short_bundle.root / "hidden").glob("q5_*.py"))
-    planted = short_bundle.root / "hidden" / "labels.npy"
-    last = len(nbformat.read(EXAMPLES / "solution.ipynb", 4).cells) - 3
-    notebooks = {
-        "sink": with_cells("solution", [c.replace("{port}", str(port)).replace("{hidden!r}", repr(str(hidden)))
-                                        for c in HOSTILE_CELLS]),
-        "liar": with_cells("wrong_units_wait_loop", [LIAR], after=last),
-        "thief": with_cells("template", [THIEF.replace("{planted!r}", repr(str(planted)))], after=30),
-        "hangs": with_cells("solution", [HANGS], after=31),
-    }
-    folder = tmp_path_factory.mktemp("hostile")
-    for name, nb in notebooks.items():
-        nbformat.write(nb, folder / f"{name}.ipynb")
-    out = folder / "out"
-    # The copy keeps a1's build digest: the demo's reference figures hold for it.
-    report = batch.run(short_bundle, sorted(folder.glob("*.ipynb")), out, workers=2,
-                       calibration_from=demo_results[0])
-    return {r.student: r for r in report.results}, out
+    listen_port = _free_port()
+    mark = secrets.token_hex(6)
+    values = {"bundle": str(root), "submissions": str(folder), "out": str(out), "token": token, "mark": mark,
+              "port": str(port), "listen_port": str(listen_port)}
+    expected = yaml.safe_load((CORPUS / "expected.yaml").read_text())
+    for entry in sorted(CORPUS.iterdir()):
+        if expected.get(entry.stem, {}).get("status") == "graded":  # a notebook: its placeholders filled in
+            (folder / entry.name).write_text(fill(entry.read_text(), values))
+        elif entry.suffix in (".ipynb", ".zip"):  # malformed: as it is
+            shutil.copy(entry, folder / entry.name)
+    expected.update(make_corpus.make_large(folder))
+    state = Corpus(bundle, folder, out, token, expected, listen_port)
+    state.mark = mark
+    # Entries that import TensorFlow in a cell get limits that allow for it on a busy machine; the rest
+    # keep mini's short ones, so that what hangs costs seconds.
+    slow = base / "bundle-tf" / "mini"
+    shutil.copytree(root, slow)
+    spec = yaml.safe_load((slow / "assignment.yaml").read_text())
+    spec["limits"].update(cell_timeout_s=90, call_timeout_s=90, notebook_timeout_s=300)
+    (slow / "assignment.yaml").write_text(yaml.safe_dump(spec))
+    tf_names = {name for name, e in expected.items() if e.get("imports_tensorflow")}
+    files = sorted(folder.iterdir())
+    state.processes_before = {p.pid for p in psutil.process_iter()}
+    os.environ["DLGRADE_TEST_SECRET"] = token  # the grader's own environment
+    try:
+        state.alone = batch.run(bundle, [folder / "victim.ipynb"], out).results[0]
+        batch.run(bundle, [f for f in files if f.stem not in tf_names], out, workers=2, force=True)
+        report = batch.run(Bundle(load_bundle(slow), slow), [f for f in files if f.stem in tf_names], out,
+                           workers=2, force=True)
+    finally:
+        del os.environ["DLGRADE_TEST_SECRET"]
+    state.results = {r.student: r for r in report.results}
+    return state
 
 
-HOSTILE_CELLS = [
-    "import time\nwhile True:\n    time.sleep(0.01)",  # loops forever
-    "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.01)",
-    "import numpy as np\nhog = np.ones(8 * 2**30 // 8)",  # far more memory than the cap
-    "import os, time\npids = []\nwhile True:\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(60); os._exit(0)\n    pids.append(pid)",
-    "import sys\nsys.exit(3)",
-    "import os\nos._exit(1)",
-    "import sys\nchunk = 'x' * 2**20\nfor _ in range(1024):\n    sys.stdout.write(chunk)",  # a gigabyte
-    """
-    import os, shutil
-    for p in ["/usr/bin/python3", "/etc/passwd", {hidden!r}]:
-        try:
-            os.remove(p)
-        except OSError as e:
-            print(p, type(e).__name__)
-    import glob
-    for d in glob.glob(os.path.dirname(os.getcwd()) + "/*"):  # its own sockets, the judge's requests
-        shutil.rmtree(d, ignore_errors=True)
-        print(d, "still there" if os.path.exists(d) else "gone")
-    """,
-    """
-    import socket
-    for host, port in [("127.0.0.1", {port}), ("1.1.1.1", 53)]:
-        try:
-            socket.create_connection((host, port), timeout=2).close(); print("CONNECTED", host)
-        except OSError as e:
-            print(host, type(e).__name__)
-    """,
-]
+def failed(result) -> list[str]:
+    return sorted(f"{t.question}/{t.name}" for q in result.questions for t in q.tests if t.status != "passed")
 
 
-def test_hostile_cells_cost_nothing_but_themselves(short_bundle, hostile_class, listener):
-    results, out = hostile_class
+def outcome(result) -> dict:
+    if result.status == "graded":
+        return {"status": "graded", "score": result.score, "fails": failed(result)}
+    return {"status": result.status, "message": result.message}
+
+
+def test_every_entry_gets_its_expected_outcome(corpus):
+    assert sorted(corpus.results) == sorted(corpus.expected)
+    through = {}
+    for name, want in sorted(corpus.expected.items()):
+        got = outcome(corpus.results[name])
+        if want["status"] == "graded":
+            ok = got == {"status": "graded", "score": want["score"], "fails": want["fails"]}
+        else:
+            ok = got["status"] == want["status"] and want["message"] in got.get("message", "")
+        if not ok:
+            through[name] = (want, got)
+    print(f"hostile corpus: {len(corpus.expected)} submissions tried, {len(through)} got an outcome not expected")
+    assert not through, through
+
+
+def test_no_secret_reaches_any_attackers_output(corpus):
+    leaked = []
+    for name in corpus.results:
+        if name == "victim":
+            continue  # the secret is in its own notebook
+        for f in (corpus.out / name).glob("*"):
+            if corpus.token.encode() in f.read_bytes():
+                leaked.append(str(f))
+    assert not leaked
+    hunt = (corpus.out / "read_hidden_data" / "executed.ipynb").read_text()
+    assert "HUNT DONE, found 0" in hunt and "FOUND-AT" not in hunt  # the walk ran to its end, finding nothing
+    printed = (corpus.out / "read_environment" / "executed.ipynb").read_text()
+    assert "DLGRADE_TEST_SECRET" not in printed and "PATH" in printed  # it printed an environment: its own
+
+
+def test_nothing_escapes_to_the_host_or_outlives_grading(corpus, listener):
     _, seen = listener
-    hidden = next((short_bundle.root / "hidden").glob("q5_*.py"))
-    result = results["sink"]
-    assert result.status == "graded"
-    assert failed(result) == [] and result.score == result.possible == 18
-    by_index = {c.index: c for c in result.cells}
-    statuses = [by_index[3 + i].status for i in range(len(HOSTILE_CELLS))]
-    assert statuses[:3] == ["timeout", "timeout", "error"] and statuses[4:6] == ["error", "died"], statuses
-    assert "MemoryError" in by_index[5].message
-    # The fork bomb hits RLIMIT_NPROC, or, where forking a TensorFlow-sized process is slow
-    # (a busy machine), the cell's time limit first; either way it is contained.
-    assert statuses[3] == "timeout" or "BlockingIOError" in by_index[6].message, statuses
-    assert "SystemExit" in by_index[7].message
-    assert statuses[6] in ("ok", "timeout")  # the gigabyte of output, cut
-    assert statuses[7:] == ["ok", "ok"]
-    assert seen == [], "the sandbox reached a server on the host's loopback"
-    assert hidden.exists() and (short_bundle.root / "hidden" / "labels.npy").exists()
-    executed = nbformat.read(out / "sink" / "executed.ipynb", 4)
-    printed = "".join(o.get("text", "") for o in executed.cells[3 + 8].outputs)
-    assert "CONNECTED" not in printed and "1.1.1.1" in printed
-    gigabyte = "".join(o.get("text", "") for o in executed.cells[3 + 6].outputs)
-    assert len(gigabyte) < 100_000
-    assert (out / "sink" / "feedback.html").stat().st_size < 1_000_000
+    assert seen == [], "a submission reached a server on the host's loopback"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", corpus.listen_port), timeout=2).close()
+    assert not [p for p in (Path("/tmp"), Path("/dev/shm"), corpus.bundle.root / "hidden", corpus.out, Path("/usr"),
+                            Path("/etc"), Path.home()) for p in p.glob(f"*{corpus.mark}*")]
+    assert not list(Path("/tmp").glob("leftover-*")) and not list(Path("/dev/shm").glob("leftover-*"))
+    assert (corpus.bundle.root / "hidden" / "q1_scale.py").exists() and Path("/usr/bin/python3").exists()
+    found = (corpus.out / "z_find_leftovers" / "executed.ipynb").read_text()
+    assert "LEFTOVERS []" in found
+    # What the entries tried to leave running: a detached sleep, a forked kernel serving a port.
+    new = [p for p in psutil.process_iter(["pid", "cmdline"]) if p.pid not in corpus.processes_before]
+    left = [" ".join(p.info["cmdline"] or []) for p in new]
+    left = [c for c in left if c == "sleep 3600" or "ipykernel_launcher" in c and not Path(c.split(" -f ")[-1].split()[0]).exists()]
+    assert not left, left
+    ours = [f for f in Path("/tmp").glob("dlg-*/owner") if f.read_text().split()[0] == str(os.getpid())]
+    assert not ours, "sandbox folders outlived the batch"
 
 
-LIAR = """
-    import time, numpy as np
-    _real = time.perf_counter
-    _hidden = [0.0]
-    def _clock():
-        return _real() - _hidden[0]
-    time.perf_counter = _clock
-    _slow = saxpy_vectorized
-    def saxpy_vectorized(a, x, y):
-        start = _real()
-        out = _slow(a, x, y)
-        _hidden[0] += _real() - start  # the call seems to take no time at all
-        return out
-    np.allclose = lambda *a, **k: True
-    np.testing.assert_allclose = lambda *a, **k: None
-    """
+def test_the_victim_grades_the_same_beside_the_attackers(corpus):
+    alone, beside = corpus.alone, corpus.results["victim"]
+    assert outcome(alone) == outcome(beside) == {"status": "graded", "score": 5.0, "fails": make_corpus.ALL_Q2}
 
 
-def test_lying_clock_and_patched_numpy_change_nothing(hostile_class):
-    result = hostile_class[0]["liar"]
-    expected = yaml.safe_load((EXAMPLES / "expected.yaml").read_text())["wrong_units_wait_loop"]["fails"]
-    assert failed(result) == expected
-    q2 = next(q for q in result.questions if q.name == "q2")
-    assert q2.public and q2.public["passed"], "the patched numpy fools the public checks, which never count"
+def test_the_hunt_finds_the_secret_without_the_sandbox(corpus, tmp_path):
+    """The control: the checks above can fail. Unsandboxed, the same hunt finds the planted secret."""
+    with Grader(corpus.bundle, isolate=False) as grader:
+        result = grader.grade(corpus.folder / "read_hidden_data.ipynb", tmp_path)
+    assert result.isolation.startswith("off")
+    printed = (tmp_path / "read_hidden_data" / "executed.ipynb").read_text()
+    assert f"FOUND-AT {corpus.bundle.root / 'hidden' / 'secret.txt'}" in printed
 
 
-THIEF = """
-import os
-import numpy as np
-
-class Thief:
-    "Predicts by looking for the judge's labels anywhere it can read."
-    def predict(self, x, verbose=0):
-        found = None
-        places = [{planted!r}, os.getcwd(), "/tmp"]
-        for place in places:
-            if os.path.isfile(place):
-                candidates = [place]
-            else:
-                candidates = [os.path.join(d, f) for d, _, fs in os.walk(place) for f in fs if f.endswith(".npy")]
-            for c in candidates:
-                try:
-                    arr = np.load(c)
-                except Exception:
-                    continue
-                if arr.ndim == 1 and len(arr) == len(x):
-                    found = arr
-        probs = np.zeros((len(x), 10), "float32")
-        probs[np.arange(len(x)), found if found is not None else 0] = 1
-        return probs
-
-def train_classifier(x_train, y_train):
-    return Thief()
-"""
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-def test_hidden_labels_cannot_be_read_from_inside(short_bundle, hostile_class, tmp_path):
-    planted = short_bundle.root / "hidden" / "labels.npy"
-    nb = with_cells("template", [THIEF.replace("{planted!r}", repr(str(planted)))], after=30)
-    result = hostile_class[0]["thief"]
-    # The control: unsandboxed, the thief finds the labels and scores full accuracy ...
-    control = grade(short_bundle, nb, tmp_path / "control", "thief", isolate=False, calibration=result.calibration)
-    assert control.isolation.startswith("off")
-    assert "q5/accuracy_on_held_out_digits" not in failed(control)
-    # ... in the sandbox it finds nothing, and its accuracy is chance.
-    assert result.isolation == "bubblewrap"
-    assert "q5/accuracy_on_held_out_digits" in failed(result)
-    note = next(n for q in result.questions for t in q.tests for n in t.notes if "median" in n)
-    assert "median 0.0" in note or "median 0.1" in note
+def _dom(page: Path, profile: Path) -> str:
+    """The page's DOM after loading it in headless Chromium (scripts, if any ran, changed it)."""
+    argv = [_chromium(), "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+            "--virtual-time-budget=3000", "--dump-dom", page.as_uri()]
+    if os.geteuid() == 0:
+        argv.insert(1, "--no-sandbox")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
 
 
-HANGS = """
-    import signal, time
-    def matmul_numpy(a, b):
-        while True:
-            time.sleep(0.01)
-    def saxpy_serial(a, x, y):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        while True:
-            time.sleep(0.01)
-    def build_sequential(input_shape, num_classes):
-        import os
-        os._exit(0)
-    """
-
-
-def test_hangs_inside_judged_functions_cost_only_their_tests(hostile_class):
-    result = hostile_class[0]["hangs"]
-    messages = {f"{t.question}/{t.name}": t.message for q in result.questions for t in q.tests}
-    assert "did not finish within 15 s" in messages["q1/matmul_products_are_correct"]
-    assert "did not finish within 15 s" in messages["q2/saxpy_both_correct"]
-    assert "kernel died" in messages["q4/sequential_model"]
-    assert failed(result) == ["q1/matmul_products_are_correct", "q2/saxpy_both_correct",
-                              "q2/vectorized_is_faster_than_serial", "q4/sequential_model"]
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium (.ci/run installs Debian's chromium)")
+def test_no_script_in_a_report_runs_in_a_browser(corpus, tmp_path):
+    """Script and HTML from output, cell source and failure messages stay text in the reports."""
+    feedback = corpus.out / "html_everywhere" / "feedback.html"
+    assert "data-pwned" in feedback.read_text()  # the attack is in the page, as text
+    # The control: the same check sees a script that does run.
+    live = tmp_path / "live.html"
+    live.write_text("<html><body><script>document.body.setAttribute('data-pwned', 'control')</script></body></html>")
+    assert 'data-pwned="control"' in _dom(live, tmp_path / "p0")
+    for i, page in enumerate([feedback, corpus.out / "summary.html"]):
+        assert 'data-pwned="' not in _dom(page, tmp_path / f"p{i + 1}"), page
