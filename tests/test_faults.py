@@ -44,11 +44,11 @@ CLASS = {  # student -> cells (None: a file that is not a notebook)
     "eve": [HONEST, "def fast_sum(x):\n    total = 0.0\n    for v in x:\n        total += v\n    return total"],
     "fay": [HONEST, "def fast_sum(x):\n    os._exit(0)"],  # the kernel dies inside a judged call
     "gus": None,
-    "hal": [HONEST, f"import time\ntime.sleep(4)  # {KILL_ONCE}"],
-    "ivy": [HONEST, f"import time\ntime.sleep(4)  # {KILL_TWICE}"],
+    "hal": [HONEST, f"import time\ntime.sleep(2)  # {KILL_ONCE}"],
+    "ivy": [HONEST, f"import time\ntime.sleep(2)  # {KILL_TWICE}"],
     "jo": [HONEST.split("def save_scaled")[0]],
     "kim": [HONEST, "def scale(x, factor):\n    return np.asarray(x, dtype='float64') * factor"],
-    "lee": [HONEST, f"import time\ntime.sleep(4)  # {KILL_DASK}"],
+    "lee": [HONEST, f"import time\ntime.sleep(2)  # {KILL_DASK}"],
 }
 
 

@@ -23,6 +23,7 @@ import sys
 import threading
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import psutil
 import pytest
@@ -138,6 +139,12 @@ def corpus(mini, listener, tmp_path_factory):
     return state
 
 
+def printed(out: Path, student: str) -> str:
+    """What the student's notebook printed (its outputs, not its source)."""
+    nb = nbformat.read(out / student / "executed.ipynb", 4)
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
 def failed(result) -> list[str]:
     return sorted(f"{t.question}/{t.name}" for q in result.questions for t in q.tests if t.status != "passed")
 
@@ -172,10 +179,10 @@ def test_no_secret_reaches_any_attackers_output(corpus):
             if corpus.token.encode() in f.read_bytes():
                 leaked.append(str(f))
     assert not leaked
-    hunt = (corpus.out / "read_hidden_data" / "executed.ipynb").read_text()
+    hunt = printed(corpus.out, "read_hidden_data")
     assert "HUNT DONE, found 0" in hunt and "FOUND-AT" not in hunt  # the walk ran to its end, finding nothing
-    printed = (corpus.out / "read_environment" / "executed.ipynb").read_text()
-    assert "DLGRADE_TEST_SECRET" not in printed and "PATH" in printed  # it printed an environment: its own
+    environment = printed(corpus.out, "read_environment")
+    assert "DLGRADE_TEST_SECRET" not in environment and "PATH" in environment  # an environment: its own
 
 
 def test_nothing_escapes_to_the_host_or_outlives_grading(corpus, listener):
@@ -187,8 +194,7 @@ def test_nothing_escapes_to_the_host_or_outlives_grading(corpus, listener):
                             Path("/etc"), Path.home()) for p in p.glob(f"*{corpus.mark}*")]
     assert not list(Path("/tmp").glob("leftover-*")) and not list(Path("/dev/shm").glob("leftover-*"))
     assert (corpus.bundle.root / "hidden" / "q1_scale.py").exists() and Path("/usr/bin/python3").exists()
-    found = (corpus.out / "z_find_leftovers" / "executed.ipynb").read_text()
-    assert "LEFTOVERS []" in found
+    assert "LEFTOVERS []" in printed(corpus.out, "z_find_leftovers")
     # What the entries tried to leave running: a detached sleep, a forked kernel serving a port.
     new = [p for p in psutil.process_iter(["pid", "cmdline"]) if p.pid not in corpus.processes_before]
     left = [" ".join(p.info["cmdline"] or []) for p in new]
@@ -208,8 +214,7 @@ def test_the_hunt_finds_the_secret_without_the_sandbox(corpus, tmp_path):
     with Grader(corpus.bundle, isolate=False) as grader:
         result = grader.grade(corpus.folder / "read_hidden_data.ipynb", tmp_path)
     assert result.isolation.startswith("off")
-    printed = (tmp_path / "read_hidden_data" / "executed.ipynb").read_text()
-    assert f"FOUND-AT {corpus.bundle.root / 'hidden' / 'secret.txt'}" in printed
+    assert f"FOUND-AT {corpus.bundle.root / 'hidden' / 'secret.txt'}" in printed(tmp_path, "read_hidden_data")
 
 
 def _chromium() -> str | None:
