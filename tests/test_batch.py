@@ -5,12 +5,11 @@ Killed and resumed batches, and a Dask cluster losing a worker, are in test_faul
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, dlgrade
+from conftest import ROOT, dlgrade, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +47,10 @@ def test_regrade_redoes_chosen_work_and_quiet_prints_nothing(mini, tmp_path):
     assert quiet.returncode == 0 and quiet.stdout == ""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     folder = class_folder(tmp_path, {"ann": "template"})
-    port = _free_port()
+    port = free_port()
     proc = dlgrade("grade", "a1", str(folder), "-o", str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}")
     assert proc.returncode == 2
     assert f"--scheduler tcp://127.0.0.1:{port}: cannot reach a Dask scheduler there" in proc.stderr

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import psutil
 import pytest
 
 from autograder.sandbox import bubblewrap_status
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not bubblewrap_status()[0], reason=f"no sandbox: {bubblewrap_status()[1]}")]
@@ -248,16 +247,11 @@ def test_the_stores_disk_failing_midway(mini_class, tmp_path):
     assert got == clean
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def dask_cluster(tmp_path):
     """A Dask scheduler and two single-threaded workers (under a nanny, which restarts a dead one) on loopback."""
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     logs = open(tmp_path / "dask.log", "w")
     dask = [sys.executable, "-m", "dask"]
     procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],

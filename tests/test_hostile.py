@@ -33,7 +33,7 @@ from autograder import batch, results as results_mod
 from autograder.build import load_bundle
 from autograder.grade import Bundle, Grader
 from autograder.sandbox import bubblewrap_status
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not bubblewrap_status()[0], reason=f"no sandbox: {bubblewrap_status()[1]}")]
@@ -42,11 +42,6 @@ CORPUS = ROOT / "tests" / "hostile"
 sys.path.insert(0, str(CORPUS))
 import make_corpus  # noqa: E402  (the corpus's own generator: its large entries are made at test time)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +99,7 @@ def corpus(mini, listener, tmp_path_factory):
     folder, out = base / "submissions", base / "out"
     folder.mkdir()
     port, _ = listener
-    listen_port = _free_port()
+    listen_port = free_port()
     mark = secrets.token_hex(6)
     values = {"bundle": str(root), "submissions": str(folder), "out": str(out), "token": token, "mark": mark,
               "port": str(port), "listen_port": str(listen_port)}
