@@ -17,10 +17,12 @@ and talk to it with a plain BlockingKernelClient.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import fcntl
 import functools
 import io
+import json
 import os
 import queue
 import secrets
@@ -226,6 +228,107 @@ class _Tail:
         return text
 
 
+def _read_line(stream: io.BufferedReader, timeout: float) -> str | None:
+    """One line from a pipe, or None if none came within ``timeout`` seconds or the pipe closed first."""
+    import select
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([stream], [], [], left)[0]:
+            return None
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            return None
+        data += chunk
+    return data.decode("utf-8", "replace").strip()
+
+
+def _sandbox_init(bwrap_pid: int) -> psutil.Process | None:
+    """The first process inside a bubblewrap sandbox (pid 1 of its namespace): its namespaces are the sandbox's."""
+    try:
+        children = psutil.Process(bwrap_pid).children()
+    except psutil.Error:
+        return None
+    return children[0] if children else None
+
+
+def zygotes_enabled() -> bool:
+    """Whether kernels are forked from a zygote (see zygote.py): as root, unless DLGRADE_ZYGOTE=0."""
+    return os.geteuid() == 0 and sys.platform == "linux" and os.environ.get("DLGRADE_ZYGOTE", "1") != "0"
+
+
+class Zygote:
+    """A ``python -m autograder.zygote`` process with ``modules`` imported, making kernels on request."""
+
+    def __init__(self, env: dict[str, str], modules: tuple[str, ...], startup_timeout: float):
+        self.home = Path(tempfile.mkdtemp(prefix="dlg-zygote-"))
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.zygote", *modules],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env={**env, "HOME": str(self.home)}, cwd=self.home, start_new_session=True,
+        )
+        # Imports take a while; the first spawn waits for them (see _ready).
+        self._startup_timeout = startup_timeout
+        self._ready = False
+
+    def spawn(self, request: dict) -> int:
+        """A kernel forked into the sandbox that ``request`` names; its pid."""
+        with self._lock:
+            if not self._ready:
+                line = _read_line(self.proc.stdout, max(self._startup_timeout, 120.0))
+                if line is None or not json.loads(line).get("ready"):
+                    raise SandboxError("the kernel zygote did not start (set DLGRADE_ZYGOTE=0 to do without)")
+                self._ready = True
+            try:
+                self.proc.stdin.write((json.dumps(request) + "\n").encode())
+                self.proc.stdin.flush()
+            except OSError as exc:
+                raise SandboxError(f"the kernel zygote is gone: {exc}") from None
+            line = _read_line(self.proc.stdout, 60.0)
+        reply = json.loads(line) if line else {"error": "no answer"}
+        if "pid" not in reply:
+            raise SandboxError(f"the kernel zygote could not start a kernel: {reply.get('error')}")
+        return int(reply["pid"])
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()  # it exits at end of input
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_ZYGOTES: dict[tuple, Zygote] = {}
+_ZYGOTES_LOCK = threading.Lock()
+
+
+def _zygote_for(env: dict[str, str], modules: tuple[str, ...], startup_timeout: float) -> Zygote:
+    """This process's zygote for kernels with ``env`` (HOME aside) and ``modules`` preloaded."""
+    key = (tuple(sorted((k, v) for k, v in env.items() if k != "HOME")), modules)
+    with _ZYGOTES_LOCK:
+        zygote = _ZYGOTES.get(key)
+        if zygote is None or not zygote.alive:
+            zygote = _ZYGOTES[key] = Zygote(env, modules, startup_timeout)
+        return zygote
+
+
+@atexit.register
+def close_zygotes() -> None:
+    with _ZYGOTES_LOCK:
+        for zygote in _ZYGOTES.values():
+            zygote.close()
+        _ZYGOTES.clear()
+
+
 def _remove_tree(path: Path) -> None:
     """Remove a tree the submission wrote: never following links, however deep it is."""
     try:
@@ -300,7 +403,8 @@ class Sandbox:
     opened without following links (see judge.py).
     """
 
-    def __init__(self, limits: Limits = Limits(), isolate: bool | None = None, gpu: bool | None = None):
+    def __init__(self, limits: Limits = Limits(), isolate: bool | None = None, gpu: bool | None = None,
+                 zygote: bool | None = None):
         self.limits = limits
         usable, why = bubblewrap_status()
         if isolate and not usable:
@@ -329,6 +433,13 @@ class Sandbox:
         else:
             self.uid = os.geteuid()
         self.proc: subprocess.Popen | None = None
+        #: Kernels are forked into the jail from a zygote with ``limits.preload`` imported (see zygote.py)
+        #: as root and without a GPU; else exec'd in the jail. ``zygote=False`` always execs.
+        if zygote is None:
+            zygote = zygotes_enabled() and not self.gpu
+        self.zygote = (_zygote_for(self._env(), limits.preload, limits.startup_timeout)
+                       if zygote and self.isolated and self.uid != os.geteuid() else None)
+        self._kernel: psutil.Process | None = None
         self.client: BlockingKernelClient | None = None
         self.restarts = 0
         self._starts = 0
@@ -368,15 +479,19 @@ class Sandbox:
         write_connection_file(str(conn_file), transport="ipc", ip=str(ipc / "k"))
         if self.uid != os.geteuid():
             os.chown(conn_file, self.uid, self.uid)
-        self.proc = subprocess.Popen(
-            self._command(conn_file, ipc),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=self._env() if not self.isolated else {"PATH": "/usr/bin:/bin"},
-            cwd=self.workdir,
-        )
+        self._kernel = None
+        if self.zygote is not None:
+            self._start_forked(conn_file, ipc)
+        else:
+            self.proc = subprocess.Popen(
+                self._command(conn_file, ipc),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=self._env() if not self.isolated else {"PATH": "/usr/bin:/bin"},
+                cwd=self.workdir,
+            )
         kc = BlockingKernelClient()
         kc.load_connection_file(str(conn_file))
         kc.start_channels()
@@ -388,10 +503,47 @@ class Sandbox:
             raise
         self.client = kc
 
+    def _start_forked(self, conn_file: Path, ipc: Path) -> None:
+        """The jail around an idle placeholder, then a kernel forked from the zygote into it."""
+        # The placeholder says "ready" once bubblewrap has made every mount: only then is its
+        # mount namespace the sandbox's.
+        self.proc = subprocess.Popen(
+            [*self._jail(self._env(), ["--bind", str(ipc), str(ipc)]),
+             "/bin/sh", "-c", "echo ready; exec sleep infinity"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            start_new_session=True,
+            env={"PATH": "/usr/bin:/bin"},
+            cwd=self.workdir,
+        )
+        ready = _read_line(self.proc.stdout, self.limits.startup_timeout)
+        self.proc.stdout.close()
+        if ready != "ready":
+            raise SandboxError(f"the sandbox did not start: {self.log_tail()}")
+        init = _sandbox_init(self.proc.pid)
+        if init is None:
+            raise SandboxError(f"the sandbox ended at start: {self.log_tail()}")
+        lim = self.limits
+        pid = self.zygote.spawn({
+            "ns_pid": init.pid,
+            "workdir": str(self.workdir),
+            "connection_file": str(conn_file),
+            "uid": self.uid,
+            "log": str(self.root / "kernel.log"),
+            "env": self._env(),
+            "rlimits": {"RLIMIT_NPROC": lim.max_processes, "RLIMIT_DATA": lim.memory_mb * 2**20,
+                        "RLIMIT_FSIZE": lim.max_file_mb * 2**20, "RLIMIT_CORE": 0},
+        })
+        try:
+            self._kernel = psutil.Process(pid)
+        except psutil.Error:
+            raise SandboxError(f"the kernel exited at start: {self.log_tail()}") from None
+
     def _wait_ready(self, kc: BlockingKernelClient) -> None:
         deadline = time.monotonic() + self.limits.startup_timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if self.proc.poll() is not None or (self.zygote is not None and self._kernel_process() is None):
                 raise SandboxError(f"the kernel exited at start (code {self.proc.returncode}): {self.log_tail()}")
             try:
                 kc.wait_for_ready(timeout=2)
@@ -479,6 +631,14 @@ class Sandbox:
 
     def _kernel_process(self) -> psutil.Process | None:
         if self.proc is None:
+            return None
+        if self.zygote is not None:
+            try:  # psutil.Process checks the pid still names the process it was made for
+                if self._kernel is not None and self._kernel.is_running() and \
+                        self._kernel.status() != psutil.STATUS_ZOMBIE:
+                    return self._kernel
+            except psutil.Error:
+                pass
             return None
         try:
             for p in [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]:

@@ -96,7 +96,7 @@ def mini_class(mini, tmp_path_factory):
 
 
 def kernels_grading(marker: str) -> dict[Path, psutil.Process]:
-    """Sandbox folder -> kernel process, for kernels whose notebook holds ``marker``."""
+    """Sandbox folder -> a process of its jail, for kernels whose notebook holds ``marker``."""
     found = {}
     for nb in Path("/tmp").glob("dlg-*/work/mini.ipynb"):
         try:
@@ -105,15 +105,15 @@ def kernels_grading(marker: str) -> dict[Path, psutil.Process]:
         except OSError:
             continue
         for p in psutil.process_iter(["cmdline"]):
-            if any(str(nb.parent.parent) in arg for arg in p.info["cmdline"] or []) and "ipykernel" in " ".join(
-                    p.info["cmdline"] or []):
+            # The jail (bubblewrap) names the folder, whether the kernel in it was exec'd or forked.
+            if any(str(nb.parent.parent) in arg for arg in p.info["cmdline"] or []):
                 found[nb.parent.parent] = p
     return found
 
 
-def grading_process(kernel: psutil.Process) -> psutil.Process | None:
-    """The worker process (a multiprocessing or Dask child) that runs this kernel's grader."""
-    for parent in kernel.parents():
+def grading_process(jail: psutil.Process) -> psutil.Process | None:
+    """The worker process (a multiprocessing or Dask child) that runs this jail's grader."""
+    for parent in jail.parents():
         if "spawn_main" in " ".join(parent.cmdline()):
             return parent
     return None

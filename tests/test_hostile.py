@@ -32,7 +32,7 @@ import yaml
 from autograder import batch, results as results_mod
 from autograder.build import load_bundle
 from autograder.grade import Bundle, Grader
-from autograder.sandbox import bubblewrap_status
+from autograder.sandbox import UID_BASE, UID_RANGE, bubblewrap_status
 from conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.slow,
@@ -191,9 +191,12 @@ def test_nothing_escapes_to_the_host_or_outlives_grading(corpus, listener):
     assert (corpus.bundle.root / "hidden" / "q1_scale.py").exists() and Path("/usr/bin/python3").exists()
     assert "LEFTOVERS []" in printed(corpus.out, "z_find_leftovers")
     # What the entries tried to leave running: a detached sleep, a forked kernel serving a port.
-    new = [p for p in psutil.process_iter(["pid", "cmdline"]) if p.pid not in corpus.processes_before]
-    left = [" ".join(p.info["cmdline"] or []) for p in new]
-    left = [c for c in left if c == "sleep 3600" or "ipykernel_launcher" in c and not Path(c.split(" -f ")[-1].split()[0]).exists()]
+    # Every kernel and everything it starts runs as a sandbox uid, exec'd or forked from a zygote.
+    new = [p for p in psutil.process_iter(["pid", "cmdline", "uids"]) if p.pid not in corpus.processes_before]
+    left = [" ".join(p.info["cmdline"] or []) for p in new
+            if p.info["uids"] and UID_BASE <= p.info["uids"].real < UID_BASE + UID_RANGE]
+    left += [c for c in (" ".join(p.info["cmdline"] or []) for p in new)
+             if c == "sleep 3600" or "ipykernel_launcher" in c and not Path(c.split(" -f ")[-1].split()[0]).exists()]
     assert not left, left
     ours = [f for f in Path("/tmp").glob("dlg-*/owner") if f.read_text().split()[0] == str(os.getpid())]
     assert not ours, "sandbox folders outlived the batch"

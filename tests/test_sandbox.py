@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import Limits, Sandbox, bubblewrap_status
+from autograder.sandbox import Limits, Sandbox, bubblewrap_status, zygotes_enabled
 
 pytestmark = pytest.mark.skipif(not bubblewrap_status()[0], reason=f"no sandbox here: {bubblewrap_status()[1]}")
 
@@ -20,9 +20,15 @@ def _value(run):
     return json.loads(text)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(Limits(cell_timeout=20, memory_mb=2048, max_processes=64, disk_mb=64), isolate=True) as sb:
+#: Both ways a kernel gets into its jail: forked from the zygote (as root, the default) and exec'd by bwrap.
+LAUNCHES = ["forked", "exec"] if zygotes_enabled() else ["exec"]
+
+
+@pytest.fixture(scope="module", params=LAUNCHES)
+def sandbox(request):
+    with Sandbox(Limits(cell_timeout=20, memory_mb=2048, max_processes=64, disk_mb=64), isolate=True,
+                 zygote=request.param == "forked") as sb:
+        assert (sb.zygote is not None) == (request.param == "forked")
         yield sb
 
 
@@ -172,6 +178,39 @@ def test_fork_bomb_is_capped(sandbox):
         "print(json.dumps({'forked': len(pids), 'error': err}))"
     ))
     assert seen["error"] == "BlockingIOError" and seen["forked"] < 64, seen
+
+
+@pytest.mark.skipif(not zygotes_enabled(), reason="kernels are forked from a zygote only as root")
+def test_a_forked_kernel_keeps_nothing_of_the_zygote():
+    """Forked, not exec'd: it must still end up with no privilege, no descriptor and no process of the host's."""
+    import psutil
+
+    with Sandbox(Limits(threads=1, preload=("numpy",)), isolate=True) as sb:
+        assert sb.zygote is not None
+        seen = _value(sb.run(
+            "import json, os\n"
+            "status = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines())\n"
+            "fds = {}\n"
+            "for fd in os.listdir('/proc/self/fd'):\n"
+            "    try:\n"
+            "        fds[fd] = os.readlink('/proc/self/fd/' + fd)\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "print(json.dumps({'caps': [status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb')],"
+            " 'nnp': status['NoNewPrivs'].strip(), 'uids': status['Uid'].split(), 'groups': status['Groups'].strip(),"
+            " 'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), 'fds': fds,"
+            " 'sid': os.getsid(0) == os.getpid(), 'env': dict(os.environ), 'root': sorted(os.listdir('/'))}))"
+        ))
+        assert seen["caps"] == ["0000000000000000"] * 5
+        assert seen["nnp"] == "1" and set(seen["uids"]) == {str(sb.uid)} and seen["groups"] == ""
+        assert max(seen["pids"]) < 10, seen["pids"]  # the jail's pid namespace: the zygote is not in it
+        assert sb.zygote.proc.pid not in seen["pids"] or psutil.Process(sb.zygote.proc.pid).uids().real == 0
+        # Only the kernel's own: stdio (null and its log, which it cannot name), sockets, pipes, epoll.
+        paths = [t for t in seen["fds"].values() if t.startswith("/")]
+        assert all(t in ("/dev/null", "/proc/self/fd") or t.startswith(str(sb.root)) for t in paths), paths
+        assert seen["sid"]
+        assert seen["env"]["HOME"] == str(sb.workdir) and "dlg-zygote" not in json.dumps(seen["env"])
+        assert seen["root"] == sorted(os.listdir(f"/proc/{sb._kernel.pid}/root"))
 
 
 def test_thread_share_and_preload_reach_the_kernel_and_bind_no_name():
