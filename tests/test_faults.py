@@ -69,6 +69,11 @@ def grade(root: Path, folder: Path, out: Path, *extra: str, **popen) -> subproce
     return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
+def differing(got: dict, clean: dict) -> dict:
+    """Each student whose row differs, with both rows: what a failed comparison prints."""
+    return {s: {"got": got.get(s), "clean": clean.get(s)} for s in set(got) | set(clean) if got.get(s) != clean.get(s)}
+
+
 def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, str, str]:
     stdout, stderr = proc.communicate(timeout=timeout)
     return proc.returncode, stdout, stderr
@@ -168,7 +173,8 @@ def test_a_grading_process_killed_mid_submission(mini_class, tmp_path):
     # The same command again grades only what broke, and the gradebook is whole.
     code, stdout, stderr = finish(grade(root, folder, tmp_path / "out"))
     assert code == 0 and "1 submission(s) to grade, 11 already graded" in stdout, stdout + stderr
-    assert book(tmp_path / "out") == clean
+    got = book(tmp_path / "out")
+    assert got == clean, differing(got, clean)
 
 
 def stored(out: Path) -> list[str]:
@@ -204,7 +210,7 @@ def test_the_whole_batch_killed_and_run_again(mini_class, tmp_path):
     assert f"{12 - len(before)} submission(s) to grade, {len(before)} already graded" in stdout
     got = book(out)
     print(f"batch killed: {len(got)} submissions, 1 fault injected, {len(set(clean) - set(got))} results lost")
-    assert got == clean
+    assert got == clean, differing(got, clean)
     killed = {p.pid for p in running}
     owners = [int(f.read_text().split()[0]) for f in Path("/tmp").glob("dlg-*/owner")]
     assert not killed & set(owners), "the killed batch's sandbox folders were not swept"
@@ -244,7 +250,7 @@ def test_the_stores_disk_failing_midway(mini_class, tmp_path):
     assert f"{12 - len(kept)} submission(s) to grade, {len(kept)} already graded" in stdout
     got = book(out)
     print(f"store disk failing: {len(got)} submissions, 1 fault injected, {len(set(clean) - set(got))} results lost")
-    assert got == clean
+    assert got == clean, differing(got, clean)
 
 
 
@@ -284,4 +290,4 @@ def test_a_dask_batch_loses_a_worker_and_matches_a_local_one(mini_class, dask_cl
     assert len(killer.killed) == 1, "no Dask worker was killed"
     got = book(tmp_path / "out")
     print(f"dask worker lost: {len(got)} submissions, 1 fault injected, {len(set(clean) - set(got))} results lost")
-    assert got == clean  # the lost worker's submission was graded again elsewhere
+    assert got == clean, differing(got, clean)  # the lost worker's submission was graded again elsewhere
