@@ -270,7 +270,7 @@ class Zygote:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={**env, "HOME": str(self.home)}, cwd=self.home, start_new_session=True,
         )
-        # Imports take a while; the first spawn waits for them (see _ready).
+        # Imports take a while; the first spawn waits for them.
         self._startup_timeout = startup_timeout
         self._ready = False
 
@@ -288,7 +288,9 @@ class Zygote:
             except OSError as exc:
                 raise SandboxError(f"the kernel zygote is gone: {exc}") from None
             line = _read_line(self.proc.stdout, 60.0)
-        reply = json.loads(line) if line else {"error": "no answer"}
+            if line is None:  # a late answer would be read as the next request's: this zygote is done
+                self.proc.kill()
+        reply = json.loads(line) if line else {"error": "no answer within 60 s"}
         if "pid" not in reply:
             raise SandboxError(f"the kernel zygote could not start a kernel: {reply.get('error')}")
         return int(reply["pid"])
