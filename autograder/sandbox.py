@@ -526,7 +526,6 @@ class Sandbox:
         init = _sandbox_init(self.proc.pid)
         if init is None:
             raise SandboxError(f"the sandbox ended at start: {self.log_tail()}")
-        lim = self.limits
         pid = self.zygote.spawn({
             "ns_pid": init.pid,
             "workdir": str(self.workdir),
@@ -534,8 +533,7 @@ class Sandbox:
             "uid": self.uid,
             "log": str(self.root / "kernel.log"),
             "env": self._env(),
-            "rlimits": {"RLIMIT_NPROC": lim.max_processes, "RLIMIT_DATA": lim.memory_mb * 2**20,
-                        "RLIMIT_FSIZE": lim.max_file_mb * 2**20, "RLIMIT_CORE": 0},
+            "rlimits": self._rlimits(),
         })
         try:
             self._kernel = psutil.Process(pid)
@@ -677,16 +675,15 @@ class Sandbox:
             env["CUDA_VISIBLE_DEVICES"] = ""
         return env
 
-    def _limits_prefix(self) -> list[str]:
+    def _rlimits(self) -> dict[str, int]:
+        """The kernel's rlimits by ``resource`` name: set by prlimit (exec'd) or by the fork itself (zygote)."""
         lim = self.limits
-        return [
-            "prlimit",
-            f"--nproc={lim.max_processes}",
-            f"--data={lim.memory_mb * 1024 * 1024}",
-            f"--fsize={lim.max_file_mb * 1024 * 1024}",
-            "--core=0",
-            "--",
-        ]
+        return {"RLIMIT_NPROC": lim.max_processes, "RLIMIT_DATA": lim.memory_mb * 2**20,
+                "RLIMIT_FSIZE": lim.max_file_mb * 2**20, "RLIMIT_CORE": 0}
+
+    def _limits_prefix(self) -> list[str]:
+        flag = {"RLIMIT_NPROC": "--nproc", "RLIMIT_DATA": "--data", "RLIMIT_FSIZE": "--fsize", "RLIMIT_CORE": "--core"}
+        return ["prlimit", *(f"{flag[name]}={value}" for name, value in self._rlimits().items()), "--"]
 
     def _kernel_argv(self, conn_file: Path) -> list[str]:
         return [sys.executable, "-m", "ipykernel_launcher", "-f", str(conn_file),
