@@ -35,7 +35,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from autograder import hardware, intake
+from autograder import hardware, intake, sandbox
 from autograder.grade import Bundle, Grader, calibration_key, failed_result, write_result
 from autograder.judge import load_hidden
 from autograder.late import submission_time
@@ -282,6 +282,9 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
             bundle = with_threads(bundle, max(1, (hardware.machine().get("cores") or 1) // local_workers))
         if canvas_column:
             store.set_meta("canvas_column", canvas_column)
+        # One zygote for the batch (see zygote.py), started now: it imports the spec's preload while the
+        # reference is measured and the grading processes start, and they all fork their kernels from it.
+        zygotes = sandbox.share_zygote(bundle.spec.limits, isolate) if client is None and jobs else {}
         with slots if slots is not None else contextlib.nullcontext():
             calibration = calibrate(bundle, store, jobs, isolate, log, calibration_from) if jobs else {}
         if on_plan:
@@ -301,7 +304,7 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
         elif local_workers <= 1:
             _run_here(bundle, jobs, out, calibration, isolate, finish, slots)
         else:
-            _run_pool(local_workers, bundle, jobs, out, calibration, isolate, finish, slots)
+            _run_pool(local_workers, bundle, jobs, out, calibration, isolate, finish, slots, zygotes)
         results = store.results()
         column = store.get_meta("canvas_column")
     write_class_reports(results, out, column)
@@ -316,6 +319,7 @@ def shared_slots(n: int):
 
 def _run_here(bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish, slots=None) -> None:
     grader = make_grader(bundle, calibration, isolate)
+    _start_ahead(grader)
     try:
         for i, job in enumerate(jobs):
             with slots if slots is not None else contextlib.nullcontext():
@@ -325,14 +329,25 @@ def _run_here(bundle, jobs: list[Job], out: Path, calibration: dict, isolate, fi
         grader.close()
 
 
-def _worker_main(conn, bundle, calibration: dict, isolate, out: Path) -> None:
-    """A grading process: one grader, ``(job, more_follow)`` in through ``conn``, results out; None ends it."""
+def _start_ahead(grader) -> None:
+    """The first submission's kernel, started while the job is on its way (dlgrade graders only)."""
+    if isinstance(grader, Grader):
+        grader.prewarm()
+
+
+def _worker_main(conn, bundle, calibration: dict, isolate, out: Path, zygotes: dict[str, str]) -> None:
+    """A grading process: one grader, ``(job, more_follow)`` in through ``conn``, results out; None ends it.
+
+    ``zygotes``: the batch's, to fork kernels from (``sandbox.share_zygote``).
+    """
     try:
         _limit_threads_here(bundle.spec.limits.threads)
+        sandbox.adopt_zygotes(zygotes)
         grader = make_grader(bundle, calibration, isolate)
     except BaseException:
         conn.send(("fatal", traceback.format_exc(limit=5)))
         return
+    _start_ahead(grader)  # the batch gives every worker a job
     try:
         while True:
             try:
@@ -347,7 +362,8 @@ def _worker_main(conn, bundle, calibration: dict, isolate, out: Path) -> None:
         grader.close()
 
 
-def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish, slots=None) -> None:
+def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, isolate, finish, slots=None,
+              zygotes: dict[str, str] | None = None) -> None:
     """``n`` worker processes; each holds one job at a time, so a death costs only that job.
 
     With shared ``slots`` a job is handed out only with a slot, taken and
@@ -361,7 +377,7 @@ def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, iso
 
     def spawn() -> None:
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child, bundle, calibration, isolate, out),
+        proc = ctx.Process(target=_worker_main, args=(child, bundle, calibration, isolate, out, zygotes or {}),
                            name="dlgrade-worker")
         proc.start()
         child.close()

@@ -156,7 +156,8 @@ class Grader:
             raise
         return sandbox
 
-    def _prewarm(self) -> None:
+    def prewarm(self) -> None:
+        """Start a kernel for the next submission now, in the background, unless one is started already."""
         if self._warm is None:
             if self._starter is None:
                 self._starter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlgrade-prewarm")
@@ -233,7 +234,7 @@ class Grader:
             run = NotebookRun(sub.notebook, sandbox).run_all()
             notebook_seconds = run.seconds
             if prewarm:
-                self._prewarm()
+                self.prewarm()
             public = public_checks(run, list(self.spec.questions))
             judge_start = time.perf_counter()
             handle, setup_error = None, ""

@@ -260,13 +260,18 @@ def zygotes_enabled() -> bool:
 
 
 class Zygote:
-    """A ``python -m autograder.zygote`` process with ``modules`` imported, making kernels on request."""
+    """A ``python -m autograder.zygote`` process with ``modules`` imported, making kernels on request.
+
+    Its owner asks through the zygote's stdin; other grading processes of the
+    same batch ask through its socket (``SharedZygote``).
+    """
 
     def __init__(self, env: dict[str, str], modules: tuple[str, ...], startup_timeout: float):
-        self.home = Path(tempfile.mkdtemp(prefix="dlg-zygote-"))
+        self.home = Path(tempfile.mkdtemp(prefix="dlg-zygote-"))  # 0700: only root reaches the socket
+        self.socket = self.home / "zygote.sock"
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.zygote", *modules],
+            [sys.executable, "-m", "autograder.zygote", "--socket", str(self.socket), *modules],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={**env, "HOME": str(self.home)}, cwd=self.home, start_new_session=True,
         )
@@ -290,10 +295,7 @@ class Zygote:
             line = _read_line(self.proc.stdout, 60.0)
             if line is None:  # a late answer would be read as the next request's: this zygote is done
                 self.proc.kill()
-        reply = json.loads(line) if line else {"error": "no answer within 60 s"}
-        if "pid" not in reply:
-            raise SandboxError(f"the kernel zygote could not start a kernel: {reply.get('error')}")
-        return int(reply["pid"])
+        return _kernel_pid(line)
 
     @property
     def alive(self) -> bool:
@@ -309,18 +311,78 @@ class Zygote:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-_ZYGOTES: dict[tuple, Zygote] = {}
+class SharedZygote:
+    """Another process's zygote, asked through its socket: one connection, and one request at a time, per spawn."""
+
+    def __init__(self, path: str, startup_timeout: float):
+        self.path = path
+        self._timeout = max(startup_timeout, 120.0) + 60.0  # it may still be importing
+
+    def spawn(self, request: dict) -> int:
+        import socket
+
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            try:
+                conn.connect(self.path)
+                conn.sendall((json.dumps(request) + "\n").encode())
+            except OSError as exc:
+                raise SandboxError(f"the batch's kernel zygote is gone: {exc}") from None
+            return _kernel_pid(_read_line(conn, self._timeout))
+
+    @property
+    def alive(self) -> bool:
+        return os.path.exists(self.path)
+
+    def close(self) -> None:
+        pass  # its owner ends it
+
+
+def _kernel_pid(line: str | None) -> int:
+    reply = json.loads(line) if line else {"error": "no answer in time"}
+    if "pid" not in reply:
+        raise SandboxError(f"the kernel zygote could not start a kernel: {reply.get('error')}")
+    return int(reply["pid"])
+
+
+_ZYGOTES: dict[str, Zygote] = {}
+_SHARED: dict[str, str] = {}  # key -> socket of a zygote another process of this batch owns
 _ZYGOTES_LOCK = threading.Lock()
 
 
-def _zygote_for(env: dict[str, str], modules: tuple[str, ...], startup_timeout: float) -> Zygote:
-    """This process's zygote for kernels with ``env`` (HOME aside) and ``modules`` preloaded."""
-    key = (tuple(sorted((k, v) for k, v in env.items() if k != "HOME")), modules)
+def _zygote_key(env: dict[str, str], modules: tuple[str, ...]) -> str:
+    return json.dumps([sorted((k, v) for k, v in env.items() if k != "HOME"), list(modules)])
+
+
+def _zygote_for(env: dict[str, str], modules: tuple[str, ...], startup_timeout: float) -> Zygote | SharedZygote:
+    """The zygote for kernels with ``env`` (HOME aside) and ``modules`` preloaded: shared with us, or our own."""
+    key = _zygote_key(env, modules)
     with _ZYGOTES_LOCK:
+        if key in _SHARED and os.path.exists(_SHARED[key]):
+            return SharedZygote(_SHARED[key], startup_timeout)
         zygote = _ZYGOTES.get(key)
         if zygote is None or not zygote.alive:
             zygote = _ZYGOTES[key] = Zygote(env, modules, startup_timeout)
         return zygote
+
+
+def share_zygote(limits: Limits, isolate: bool | None = None) -> dict[str, str]:
+    """Start (or keep) this process's zygote for kernels under ``limits``; what ``adopt_zygotes`` needs to use it.
+
+    A batch calls this before it starts its grading processes, so that they
+    fork their kernels from one zygote instead of importing ``preload`` each.
+    Empty where kernels are not forked (not root, no sandbox, a GPU).
+    """
+    if isolate is False or not bubblewrap_status()[0] or not zygotes_enabled() or hardware.gpu_device_nodes():
+        return {}
+    env = kernel_env(limits, gpu=False, home="/")
+    zygote = _zygote_for(env, limits.preload, limits.startup_timeout)
+    return {_zygote_key(env, limits.preload): zygote.path if isinstance(zygote, SharedZygote) else str(zygote.socket)}
+
+
+def adopt_zygotes(shared: dict[str, str]) -> None:
+    """Fork this process's kernels from the zygotes another process shares (``share_zygote``)."""
+    with _ZYGOTES_LOCK:
+        _SHARED.update(shared)
 
 
 @atexit.register
@@ -329,6 +391,31 @@ def close_zygotes() -> None:
         for zygote in _ZYGOTES.values():
             zygote.close()
         _ZYGOTES.clear()
+
+
+def kernel_env(limits: Limits, gpu: bool, home: str) -> dict[str, str]:
+    """A kernel's whole environment: nothing of the grader's leaks into it."""
+    env = {
+        "HOME": home,
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    if limits.threads:
+        # Parallel kernels on a few cores: each gets its share instead of all of them (oversubscribed
+        # thread pools make small models train slower, not faster).
+        n = str(limits.threads)
+        env.update(OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
+                   TF_NUM_INTRAOP_THREADS=n, TF_NUM_INTEROP_THREADS=n)
+    if gpu and os.environ.get("LD_LIBRARY_PATH"):
+        env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+    if not gpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
 
 
 def _remove_tree(path: Path) -> None:
@@ -653,27 +740,7 @@ class Sandbox:
     # -- the command --------------------------------------------------------
 
     def _env(self) -> dict[str, str]:
-        env = {
-            "HOME": str(self.workdir),
-            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "MPLBACKEND": "Agg",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-        }
-        if self.limits.threads:
-            # Parallel kernels on a few cores: each gets its share instead of all of them (oversubscribed
-            # thread pools make small models train slower, not faster).
-            n = str(self.limits.threads)
-            env.update(OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
-                       TF_NUM_INTRAOP_THREADS=n, TF_NUM_INTEROP_THREADS=n)
-        if self.gpu and os.environ.get("LD_LIBRARY_PATH"):
-            env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
-        if not self.gpu:
-            env["CUDA_VISIBLE_DEVICES"] = ""
-        return env
+        return kernel_env(self.limits, self.gpu, str(self.workdir))
 
     def _rlimits(self) -> dict[str, int]:
         """The kernel's rlimits by ``resource`` name: set by prlimit (exec'd) or by the fork itself (zygote)."""

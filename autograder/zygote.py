@@ -16,7 +16,9 @@ with the kernel's environment. It imports nothing of the grader and never
 sees hidden tests, bundles or other submissions: all a kernel inherits from
 it are imported libraries. It reads one JSON request a line on stdin and
 answers one JSON line on stdout; it exits when stdin closes (its grader is
-gone).
+gone). With ``--socket PATH`` it also answers requests, a line each, on a
+Unix socket at PATH: the grading processes of one batch share their
+batch's zygote through it (PATH lies in a folder only root can enter).
 
 Needs root (setns into namespaces it does not own). ``sandbox.Sandbox``
 falls back to exec'ing the kernel inside bubblewrap otherwise.
@@ -27,6 +29,8 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import selectors
+import socket
 import signal
 import sys
 import traceback
@@ -151,9 +155,60 @@ def _reap(signum, frame) -> None:
             return
 
 
+def _answer(line: bytes, libc: ctypes.CDLL) -> bytes:
+    try:
+        reply = {"pid": _spawn(json.loads(line), libc)}
+    except Exception as exc:
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+    return (json.dumps(reply) + "\n").encode()
+
+
+def _serve(listener: socket.socket | None, libc: ctypes.CDLL) -> None:
+    """Answer requests from stdin (the owner) and from the socket's clients, one at a time, until stdin closes."""
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ, "owner")
+    if listener is not None:
+        selector.register(listener, selectors.EVENT_READ, "listener")
+    pending: dict[object, bytes] = {}
+    while True:
+        for key, _ in selector.select():
+            if key.data == "listener":
+                conn, _ = listener.accept()
+                selector.register(conn, selectors.EVENT_READ, "client")
+                pending[conn] = b""
+                continue
+            source = key.fileobj
+            chunk = os.read(0, 65536) if source == 0 else source.recv(65536)
+            if not chunk:
+                if source == 0:  # the owner is gone, and with it the batch
+                    return
+                selector.unregister(source)
+                source.close()
+                pending.pop(source, None)
+                continue
+            pending[source] = pending.get(source, b"") + chunk
+            while b"\n" in pending[source]:
+                line, pending[source] = pending[source].split(b"\n", 1)
+                reply = _answer(line, libc)
+                if source == 0:
+                    os.write(1, reply)
+                else:
+                    try:
+                        source.sendall(reply)
+                    except OSError:  # that client is gone; the kernel is its sandbox's to end
+                        pass
+
+
 def main() -> None:
-    modules = sys.argv[1:]
-    for name in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel_launcher", *modules]:
+    args = sys.argv[1:]
+    listener = None
+    if args[:1] == ["--socket"]:
+        # Bound before the imports, so that a client may connect at once; it is answered after them.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(args[1])
+        listener.listen(64)
+        args = args[2:]
+    for name in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel_launcher", *args]:
         try:
             __import__(name)
         except Exception:  # left for the submission's own import to report, as a preload is
@@ -163,16 +218,8 @@ def main() -> None:
     # us, not the machine's init, so that a killed kernel is reaped at once, not whenever init gets to it.
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGCHLD, _reap)
-    out = sys.stdout
-    out.write(json.dumps({"ready": True}) + "\n")
-    out.flush()
-    for line in sys.stdin:
-        try:
-            reply = {"pid": _spawn(json.loads(line), libc)}
-        except Exception as exc:
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
-        out.write(json.dumps(reply) + "\n")
-        out.flush()
+    os.write(1, (json.dumps({"ready": True}) + "\n").encode())
+    _serve(listener, libc)
 
 
 if __name__ == "__main__":

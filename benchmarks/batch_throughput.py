@@ -11,8 +11,9 @@
 The class is a mix of correct and wrong notebooks (the a1 examples, copied
 under student names). Every dlgrade run starts from the same reference figures
 (measured once, first), so each measures grading alone. Prints submissions per
-minute for each way, the ratios, and the peak memory of each worker process
-together with its sandboxed kernel.
+minute and CPU seconds per submission for each way, the ratios, and the peak
+memory of each worker process together with its sandboxed kernels (and, apart,
+the batch's zygote that forks them).
 
     .venv/bin/python benchmarks/batch_throughput.py [--count 20]
 """
@@ -20,7 +21,10 @@ together with its sandboxed kernel.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,11 +41,18 @@ MIX = ["solution", "wrong_api_timer_saxpy", "template", "wrong_units_wait_loop",
 
 
 class PeakMemory:
-    """Polls a process tree: the peak resident memory of each child of ``pid`` with its descendants."""
+    """Polls a batch's process tree: the peak resident memory of each grading process with its kernels.
+
+    A grading process's kernels are forked by the batch's zygote (a child of
+    the batch itself), inside jails that the grading process started: a kernel
+    counts for the grading process whose jail it is in (the same pid
+    namespace). The zygote's own memory is kept apart.
+    """
 
     def __init__(self, pid: int, interval: float = 0.5):
         self.pid, self.interval = pid, interval
         self.peaks: dict[int, int] = {}
+        self.zygote_peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
@@ -49,14 +60,26 @@ class PeakMemory:
     def _poll(self) -> None:
         while not self._stop.is_set():
             try:
-                top = psutil.Process(self.pid)
-                # Grading processes are spawned by multiprocessing; one worker grades in the batch itself.
-                workers = [c for c in top.children() if "spawn_main" in " ".join(c.cmdline())] or [top]
-                for worker in workers:
-                    self.peaks[worker.pid] = max(self.peaks.get(worker.pid, 0), _tree_rss(worker))
+                self._sample()
             except psutil.Error:
                 pass
             self._stop.wait(self.interval)
+
+    def _sample(self) -> None:
+        top = psutil.Process(self.pid)
+        children = top.children()
+        # Grading processes are spawned by multiprocessing (one worker grades in the batch itself).
+        workers = [c for c in children if "spawn_main" in _cmd(c) and "resource_tracker" not in _cmd(c)] or [top]
+        zygotes = [c for c in children if "autograder.zygote" in _cmd(c)]
+        kernels = [k for z in zygotes for k in z.children(recursive=True)]
+        for zygote in zygotes:
+            self.zygote_peak = max(self.zygote_peak, _rss(zygote))
+        for worker in workers:
+            tree = [worker] if worker.pid == top.pid else [worker, *worker.children(recursive=True)]
+            jails = {_pid_namespace(p) for p in tree} - {None, _pid_namespace(top)}
+            total = sum(_rss(p) for p in tree if "autograder.zygote" not in _cmd(p))
+            total += sum(_rss(k) for k in kernels if _pid_namespace(k) in jails)
+            self.peaks[worker.pid] = max(self.peaks.get(worker.pid, 0), total)
 
     def stop(self) -> dict[int, int]:
         self._stop.set()
@@ -64,17 +87,28 @@ class PeakMemory:
         return self.peaks
 
 
-def _tree_rss(process: psutil.Process) -> int:
-    total = 0
-    for p in [process, *process.children(recursive=True)]:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
+def _cmd(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
 
 
-def dlgrade(folder: Path, out: Path, *extra: str) -> tuple[float, dict[int, int]]:
+def _rss(process: psutil.Process) -> int:
+    try:
+        return process.memory_info().rss
+    except psutil.Error:
+        return 0
+
+
+def _pid_namespace(process: psutil.Process) -> str | None:
+    try:
+        return os.readlink(f"/proc/{process.pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def dlgrade(folder: Path, out: Path, *extra: str) -> tuple[float, dict[int, int], int]:
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", "a1", str(folder), "-o", str(out),
                              "--quiet", *extra], cwd=ROOT)
@@ -83,7 +117,7 @@ def dlgrade(folder: Path, out: Path, *extra: str) -> tuple[float, dict[int, int]
     peaks = memory.stop()
     if code != 0:
         raise SystemExit(f"dlgrade grade {' '.join(extra)} failed with exit code {code}")
-    return time.perf_counter() - start, peaks
+    return time.perf_counter() - start, peaks, memory.zygote_peak
 
 
 def otter_autograder(tmp: Path) -> Path:
@@ -126,28 +160,42 @@ def main() -> None:
         dlgrade(one, calibrated)
 
         zip_path = otter_autograder(tmp)
-        runs = {}
+        runs, cpu = {}, {}
         print("dlgrade grade (default workers) ...", flush=True)
-        runs["default"] = dlgrade(folder, tmp / "default", "--calibration-from", str(calibrated))
+        with cpu_seconds(cpu, "default"):
+            runs["default"] = dlgrade(folder, tmp / "default", "--calibration-from", str(calibrated))
         print("dlgrade grade --workers 1 ...", flush=True)
-        runs["one"] = dlgrade(folder, tmp / "one-worker", "--workers", "1", "--calibration-from", str(calibrated))
+        with cpu_seconds(cpu, "one"):
+            runs["one"] = dlgrade(folder, tmp / "one-worker", "--workers", "1", "--calibration-from", str(calibrated))
         print("otter run, one submission after another ...", flush=True)
-        otter_seconds = otter_loop(folder, zip_path, tmp)
+        with cpu_seconds(cpu, "otter"):
+            otter_seconds = otter_loop(folder, zip_path, tmp)
 
-    per_minute = {name: 60 * args.count / seconds for name, (seconds, _) in runs.items()}
+    per_minute = {name: 60 * args.count / run[0] for name, run in runs.items()}
     otter_rate = 60 * args.count / otter_seconds
     workers = len(runs["default"][1])
-    print(f"\n{'way':36} {'seconds':>8} {'subs/min':>9}")
-    print(f"{'dlgrade grade (' + str(workers) + ' workers)':36} {runs['default'][0]:8.0f} {per_minute['default']:9.2f}")
-    print(f"{'dlgrade grade --workers 1':36} {runs['one'][0]:8.0f} {per_minute['one']:9.2f}")
-    print(f"{'otter run loop':36} {otter_seconds:8.0f} {otter_rate:9.2f}")
+    print(f"\n{'way':36} {'seconds':>8} {'subs/min':>9} {'CPU s/sub':>10}")
+    rows = [(f"dlgrade grade ({workers} workers)", runs["default"][0], per_minute["default"], cpu["default"]),
+            ("dlgrade grade --workers 1", runs["one"][0], per_minute["one"], cpu["one"]),
+            ("otter run loop", otter_seconds, otter_rate, cpu["otter"])]
+    for name, seconds, rate, used in rows:
+        print(f"{name:36} {seconds:8.0f} {rate:9.2f} {used / args.count:10.1f}")
     print(f"\ndefault workers / 1 worker   = {per_minute['default'] / per_minute['one']:.2f}x  (goal >= 1.8x on 2 cores)")
     print(f"default workers / otter loop = {per_minute['default'] / otter_rate:.2f}x  (goal >= 2.5x)")
-    for name, (_, peaks) in runs.items():
+    for name, (_, peaks, zygote) in runs.items():
         if peaks:
             print(f"peak memory per worker ({name}): " + ", ".join(f"{v / 2**20:.0f} MB" for v in peaks.values())
-                  + "  (the worker process with its sandboxed kernel)")
+                  + "  (the grading process with its sandboxed kernels)"
+                  + (f"; the batch's zygote {zygote / 2**20:.0f} MB, shared" if zygote else ""))
 
+
+@contextlib.contextmanager
+def cpu_seconds(into: dict[str, float], name: str):
+    """CPU seconds (user + system) of the processes run inside the block, all of them waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    yield
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    into[name] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 if __name__ == "__main__":
     main()
