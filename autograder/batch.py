@@ -284,7 +284,8 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
             store.set_meta("canvas_column", canvas_column)
         # One zygote for the batch (see zygote.py), started now: it imports the spec's preload while the
         # reference is measured and the grading processes start, and they all fork their kernels from it.
-        zygotes = sandbox.share_zygote(bundle.spec.limits, isolate) if client is None and jobs else {}
+        zygotes = (sandbox.share_zygote(bundle.spec.limits, isolate)
+                   if client is None and jobs and isinstance(bundle, Bundle) else {})  # Otter's runner is no kernel
         with slots if slots is not None else contextlib.nullcontext():
             calibration = calibrate(bundle, store, jobs, isolate, log, calibration_from) if jobs else {}
         if on_plan:

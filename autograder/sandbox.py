@@ -523,11 +523,12 @@ class Sandbox:
             self.uid = os.geteuid()
         self.proc: subprocess.Popen | None = None
         #: Kernels are forked into the jail from a zygote with ``limits.preload`` imported (see zygote.py)
-        #: as root and without a GPU; else exec'd in the jail. ``zygote=False`` always execs.
+        #: as root and without a GPU; else exec'd in the jail. ``zygote=False`` always execs. The zygote
+        #: is found (or started) with the first kernel: a sandbox that only runs commands needs none.
         if zygote is None:
             zygote = zygotes_enabled() and not self.gpu
-        self.zygote = (_zygote_for(self._env(), limits.preload, limits.startup_timeout)
-                       if zygote and self.isolated and self.uid != os.geteuid() else None)
+        self._forks = bool(zygote and self.isolated and self.uid != os.geteuid())
+        self.zygote: Zygote | SharedZygote | None = None
         self._kernel: psutil.Process | None = None
         self.client: BlockingKernelClient | None = None
         self.restarts = 0
@@ -569,6 +570,8 @@ class Sandbox:
         if self.uid != os.geteuid():
             os.chown(conn_file, self.uid, self.uid)
         self._kernel = None
+        if self._forks and self.zygote is None:
+            self.zygote = _zygote_for(self._env(), self.limits.preload, self.limits.startup_timeout)
         if self.zygote is not None:
             self._start_forked(conn_file, ipc)
         else:

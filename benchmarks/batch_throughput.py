@@ -75,15 +75,17 @@ class PeakMemory:
         for zygote in zygotes:
             self.zygote_peak = max(self.zygote_peak, _rss(zygote))
         for worker in workers:
-            tree = [worker] if worker.pid == top.pid else [worker, *worker.children(recursive=True)]
+            # The worker with its jails (the zygote and its kernels aside: they are counted by jail).
+            tree = [p for p in [worker, *worker.children(recursive=True)] if "autograder.zygote" not in _cmd(p)]
             jails = {_pid_namespace(p) for p in tree} - {None, _pid_namespace(top)}
-            total = sum(_rss(p) for p in tree if "autograder.zygote" not in _cmd(p))
-            total += sum(_rss(k) for k in kernels if _pid_namespace(k) in jails)
+            total = sum(_rss(p) for p in tree) + sum(_rss(k) for k in kernels if _pid_namespace(k) in jails)
             self.peaks[worker.pid] = max(self.peaks.get(worker.pid, 0), total)
 
     def stop(self) -> dict[int, int]:
         self._stop.set()
         self._thread.join()
+        if len(self.peaks) > 1:  # sampled before its workers were spawned, the batch counted as one
+            self.peaks.pop(self.pid, None)
         return self.peaks
 
 
