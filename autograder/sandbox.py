@@ -268,10 +268,10 @@ class Zygote:
 
     def __init__(self, env: dict[str, str], modules: tuple[str, ...], startup_timeout: float):
         self.home = Path(tempfile.mkdtemp(prefix="dlg-zygote-"))  # 0700: only root reaches the socket
-        self.socket = self.home / "zygote.sock"
+        self.socket = str(self.home / "zygote.sock")
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.zygote", "--socket", str(self.socket), *modules],
+            [sys.executable, "-m", "autograder.zygote", "--socket", self.socket, *modules],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={**env, "HOME": str(self.home)}, cwd=self.home, start_new_session=True,
         )
@@ -315,7 +315,7 @@ class SharedZygote:
     """Another process's zygote, asked through its socket: one connection, and one request at a time, per spawn."""
 
     def __init__(self, path: str, startup_timeout: float):
-        self.path = path
+        self.socket = path
         self._timeout = max(startup_timeout, 120.0) + 60.0  # it may still be importing
 
     def spawn(self, request: dict) -> int:
@@ -323,7 +323,7 @@ class SharedZygote:
 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             try:
-                conn.connect(self.path)
+                conn.connect(self.socket)
                 conn.sendall((json.dumps(request) + "\n").encode())
             except OSError as exc:
                 raise SandboxError(f"the batch's kernel zygote is gone: {exc}") from None
@@ -331,7 +331,7 @@ class SharedZygote:
 
     @property
     def alive(self) -> bool:
-        return os.path.exists(self.path)
+        return os.path.exists(self.socket)
 
     def close(self) -> None:
         pass  # its owner ends it
@@ -376,7 +376,7 @@ def share_zygote(limits: Limits, isolate: bool | None = None) -> dict[str, str]:
         return {}
     env = kernel_env(limits, gpu=False, home="/")
     zygote = _zygote_for(env, limits.preload, limits.startup_timeout)
-    return {_zygote_key(env, limits.preload): zygote.path if isinstance(zygote, SharedZygote) else str(zygote.socket)}
+    return {_zygote_key(env, limits.preload): zygote.socket}
 
 
 def adopt_zygotes(shared: dict[str, str]) -> None:

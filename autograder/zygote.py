@@ -178,7 +178,10 @@ def _serve(listener: socket.socket | None, libc: ctypes.CDLL) -> None:
                 pending[conn] = b""
                 continue
             source = key.fileobj
-            chunk = os.read(0, 65536) if source == 0 else source.recv(65536)
+            try:
+                chunk = os.read(0, 65536) if source == 0 else source.recv(65536)
+            except OSError:  # a client reset its connection (its process was killed): as good as closed
+                chunk = b""
             if not chunk:
                 if source == 0:  # the owner is gone, and with it the batch
                     return
