@@ -69,7 +69,7 @@ class PeakMemory:
         top = psutil.Process(self.pid)
         children = top.children()
         # Grading processes are spawned by multiprocessing (one worker grades in the batch itself).
-        workers = [c for c in children if "spawn_main" in _cmd(c) and "resource_tracker" not in _cmd(c)] or [top]
+        workers = [c for c in children if "spawn_main" in _cmd(c)] or [top]
         zygotes = [c for c in children if "autograder.zygote" in _cmd(c)]
         kernels = [k for z in zygotes for k in z.children(recursive=True)]
         for zygote in zygotes:
