@@ -49,3 +49,19 @@ def test_missing_data_says_where_to_get_it_without_downloading(tmp_path, monkeyp
     message = str(err.value)
     assert str(tmp_path / "datasets") in message and f"keras.datasets.{name}.load_data()" in message
     assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").iterdir())
+
+
+def test_digits_are_scikit_learns_read_without_importing_it():
+    """The judge's digits are scikit-learn's own, read from its file without paying for its import."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits as sk_digits
+
+    images, target = data.digits_arrays()
+    bunch = sk_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(target, bunch.target)
+    code = ("import sys; from autograder import data; data.load_digits(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -143,12 +143,12 @@ def write_face_folder(root: Path, per_class: int = 200, size: int = 64, seed: in
 
 def write_digits_folder(root: Path, size: int = 32) -> list[Path]:
     """scikit-learn's bundled digits as a grey PNG folder, ``root/<digit>/NNNNN.png``, scaled up to ``size``."""
-    from sklearn.datasets import load_digits
+    from autograder.data import digits_arrays
 
     if size % 8:
         raise ValueError(f"the digits are 8x8: size must be a multiple of 8, got {size}")
-    bunch = load_digits()
+    digits, target = digits_arrays()
     scale = size // 8
-    images = np.kron(bunch.images / 16.0, np.ones((scale, scale)))  # nearest-neighbour, no blur
+    images = np.kron(digits / 16.0, np.ones((scale, scale)))  # nearest-neighbour, no blur
     images = np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
-    return write_image_folder(root, images, bunch.target, [str(d) for d in range(10)])
+    return write_image_folder(root, images, target, [str(d) for d in range(10)])
