@@ -12,7 +12,8 @@ pid namespace, drops every privilege, and runs ipykernel there. The sandbox
 itself is bubblewrap's; the fork only enters it.
 
 The zygote is run with ``python -m autograder.zygote``, a fresh interpreter
-with the kernel's environment. It imports nothing of the grader and never
+with the kernel's environment. It imports nothing of the grader (the
+package's ``__init__`` only puts an import off: ``autograder._deferred``) and never
 sees hidden tests, bundles or other submissions: all a kernel inherits from
 it are imported libraries. It reads one JSON request a line on stdin and
 answers one JSON line on stdout; it exits when stdin closes (its grader is
