@@ -15,9 +15,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 import types
 
 NAME = "rfc3987_syntax"
+_LOCK = threading.Lock()
 
 
 class _Deferred(types.ModuleType):
@@ -30,8 +32,10 @@ class _Deferred(types.ModuleType):
 
 
 def _load() -> types.ModuleType:
-    if isinstance(sys.modules.get(NAME), _Deferred):
-        del sys.modules[NAME]
+    """The real module, imported now if it is not yet (two threads may ask at once)."""
+    with _LOCK:
+        if isinstance(sys.modules.get(NAME), _Deferred):
+            del sys.modules[NAME]
     return importlib.import_module(NAME)
 
 
