@@ -71,7 +71,14 @@ for top in ["/tmp", os.path.expanduser("~"), os.getcwd() + "/..", "/"]:
     for dirpath, dirnames, filenames in os.walk(top):
         # Not the system's and Python's own files (the secret is in none of them): the walk must end in time.
         dirnames[:] = [d for d in dirnames if d not in ("proc", "sys", "dev", "usr", "lib", "lib64", "bin", "sbin",
-                                                        "site-packages", "dist-packages", "share", "include")]
+                                                        "site-packages", "dist-packages", "share", "include", ".git")]
+        # Newest first, as an attacker would look: a host's /tmp full of old folders must not use up the cell.
+        def age(d):
+            try:
+                return -os.stat(os.path.join(dirpath, d)).st_mtime
+            except OSError:
+                return 0
+        dirnames.sort(key=age)
         for f in filenames:
             p = os.path.join(dirpath, f)
             try:
