@@ -54,8 +54,13 @@ class Bundle:
 
 
 def calibration_key(bundle: Bundle) -> str:
-    """Reference figures hold for one machine and one build of the bundle."""
-    return f"{hardware.fingerprint()}/{bundle.digest}"
+    """Reference figures hold for one machine, one build of the bundle, and one way of running kernels.
+
+    The last part changes when what every kernel runs under changes (``sandbox.TF_DATA_DEFAULTS``):
+    figures measured before are not compared with timings taken after.
+    """
+    autotune = "autotune" if bundle.spec.limits.tf_data_autotune else "no-autotune"
+    return f"{hardware.fingerprint()}/{bundle.digest}/{autotune}"
 
 
 def place_notebook(sandbox: Sandbox, nb: nbformat.NotebookNode, name: str) -> None:
@@ -208,6 +213,7 @@ class Grader:
             place_notebook(sandbox, ref_nb, self.spec.notebook)
             place_files(sandbox, self.bundle.root)
             sandbox.start()
+            sandbox.preload()  # as a submission's kernel has: their timings are compared
             run = NotebookRun(ref_nb, sandbox).run_all()
             broken = run.failed_cells()
             if broken:

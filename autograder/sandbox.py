@@ -393,6 +393,43 @@ def close_zygotes() -> None:
         _ZYGOTES.clear()
 
 
+#: Run in a kernel by ``Sandbox.preload``: a dataset whose code leaves ``options.autotune.enabled`` unset is
+#: iterated with tf.data's autotuning off (an explicit choice, either way, stands). Why: each autotuned
+#: iterator has a thread that tunes it on a timer, and with TensorFlow 2.21 the iterator's end waits for
+#: that timer (20-40 ms). Keras makes an iterator per epoch: a 20-epoch fit of the digits MLP spent 0.54
+#: of its 3.7 s so, every thread of the kernel asleep; two kernels side by side left a core idle for a
+#: fifth of their time (``benchmarks/tf_data_autotune.py``). With a core's share per kernel, autotuning
+#: has little to tune: AUTOTUNE parallelism becomes the cores' count and prefetch buffers keep their own
+#: sizing. Only if TensorFlow is already imported (the spec's ``preload``); the hook is the one that
+#: ``tf.data.experimental.enable_debug_mode`` uses, and leaves no name behind.
+TF_DATA_DEFAULTS = """
+def __dlg():
+    import sys
+    ops = sys.modules.get("tensorflow.python.data.ops.dataset_ops")
+    plain = getattr(getattr(ops, "DatasetV2", None), "_apply_debug_options", None)
+    if plain is None or getattr(plain, "dlgrade", False):
+        return
+    from tensorflow.python.data.ops import options as options_lib
+
+    def _apply_debug_options(self):
+        dataset = plain(self)
+        chosen = getattr(getattr(dataset, "_options_attr", None), "autotune", None)
+        if chosen is not None and chosen.enabled is None:
+            off = options_lib.Options()
+            off.autotune.enabled = False
+            dataset = dataset.with_options(off)
+        return dataset
+
+    _apply_debug_options.dlgrade = True
+    ops.DatasetV2._apply_debug_options = _apply_debug_options
+try:
+    __dlg()
+except Exception:  # a TensorFlow without this hook: its defaults stay
+    pass
+del __dlg
+"""
+
+
 def kernel_env(limits: Limits, gpu: bool, home: str) -> dict[str, str]:
     """A kernel's whole environment: nothing of the grader's leaks into it."""
     env = {
@@ -646,13 +683,20 @@ class Sandbox:
         """Import the spec's ``preload`` modules in the kernel, before any submission code runs in it.
 
         A module that fails to import is left for the submission's own import
-        to report; the kernel stays as it was.
+        to report; the kernel stays as it was. Then, unless the spec keeps
+        ``limits.tf_data_autotune``, ``TF_DATA_DEFAULTS``. Every kernel whose
+        timings are compared, the reference's included, goes through here.
         """
-        if self.limits.preload and self.alive:
+        if not self.alive:
+            return
+        code = ""
+        if self.limits.preload:
             # __import__ binds no name: the submission starts with an empty namespace all the same.
             code = (f"for __dlg in {list(self.limits.preload)!r}:\n"
                     "    try:\n        __import__(__dlg)\n    except Exception:\n        pass\ndel __dlg\n")
-            self.run(code, timeout=self.limits.startup_timeout)
+        if not self.limits.tf_data_autotune:
+            code += TF_DATA_DEFAULTS
+        self.run(code, timeout=self.limits.startup_timeout)
 
     def log_tail(self, n: int = 1500) -> str:
         try:

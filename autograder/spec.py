@@ -39,6 +39,10 @@ class Limits:
     #: Modules imported in a fresh kernel before the submission runs (the spec's ``preload``), so that a
     #: batch can start the next kernel while the current submission is judged.
     preload: tuple[str, ...] = ()
+    #: tf.data's autotuning for the datasets of the kernel's code that do not choose (``autotune.enabled``
+    #: unset). Off by default: each autotuned iterator (one per Keras epoch) holds its owner up to ~40 ms at
+    #: its end (see ``sandbox.TF_DATA_DEFAULTS``), and a kernel capped at a core's share has little to tune.
+    tf_data_autotune: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +153,7 @@ _LIMIT_KEYS = {
     "disk_mb": "disk_mb",
     "output_chars": "output_chars",
 }
+_LIMIT_FLAGS = {"tf_data_autotune": "tf_data_autotune"}  # true or false
 
 
 def _require(mapping: dict, key: str, kind: type | tuple, file: Path, where: str) -> Any:
@@ -196,8 +201,11 @@ def load(path: Path | str) -> Assignment:
     limits_raw = _typed(raw.get("limits", {}), dict, file, "limits")
     limit_args = {}
     for key, value in limits_raw.items():
+        if key in _LIMIT_FLAGS:
+            limit_args[_LIMIT_FLAGS[key]] = _typed(value, bool, file, f"limits.{key}")
+            continue
         if key not in _LIMIT_KEYS:
-            raise SpecError(file, f"limits.{key}", f"unknown limit; expected one of {sorted(_LIMIT_KEYS)}")
+            raise SpecError(file, f"limits.{key}", f"unknown limit; expected one of {sorted([*_LIMIT_KEYS, *_LIMIT_FLAGS])}")
         _typed(value, (int, float), file, f"limits.{key}")
         if value <= 0:
             raise SpecError(file, f"limits.{key}", f"must be positive, got {value}")

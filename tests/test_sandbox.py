@@ -223,6 +223,30 @@ def test_thread_share_and_preload_reach_the_kernel_and_bind_no_name():
         assert run.outputs[0]["text"].split() == ["1", "1", "True", "False", "False"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("keep", [False, True], ids=["default", "spec_keeps_it"])
+def test_tf_data_autotuning_is_off_where_the_code_does_not_choose(keep):
+    """Keras's fit makes an iterator per epoch; each autotuned one costs a timed wait (sandbox.TF_DATA_DEFAULTS)."""
+    with Sandbox(Limits(preload=("tensorflow",), tf_data_autotune=keep), isolate=True) as sb:
+        sb.preload()
+        run = sb.run(
+            "import json, tensorflow as tf\n"
+            "plain = tf.data.Dataset.range(4).map(lambda x: x + 1, num_parallel_calls=tf.data.AUTOTUNE)\n"
+            "on = tf.data.Options()\n"
+            "on.autotune.enabled = True\n"
+            "chosen = plain.with_options(on)\n"
+            "seen = [iter(d)._dataset.options().autotune.enabled for d in (plain, chosen)]\n"
+            "print(json.dumps({'seen': seen, 'values': list(map(int, plain)),\n"
+            "                  'names': sorted(n for n in globals() if n.startswith('__dlg'))}))")
+        assert run.ok, run.error_line()
+        # TensorFlow writes to stderr in its own time (cuInit's complaint): stdout alone.
+        got = json.loads("".join(o["text"] for o in run.outputs if o.get("name") == "stdout"))
+    assert got["values"] == [1, 2, 3, 4]
+    assert got["names"] == []
+    # Unset: off unless the spec keeps it; chosen in the code: as chosen.
+    assert got["seen"] == ([None, True] if keep else [False, True])
+
+
 def test_cell_timeout_interrupts_and_state_survives():
     with Sandbox(Limits(cell_timeout=2), isolate=True) as sb:
         assert sb.run("x = 41").ok

@@ -62,6 +62,8 @@ def test_a_good_spec_loads(tmp_path):
     ("assignment: a9\nquestions: {q1: {points: 1, visibility: secret}}\n", "questions.q1.visibility", "not one of"),
     ("assignment: a9\nlimits: {cell_timeout_s: 0}\nquestions: {q1: {points: 1}}\n", "limits.cell_timeout_s", "positive"),
     ("assignment: a9\nlimits: {gpu_hours: 3}\nquestions: {q1: {points: 1}}\n", "limits.gpu_hours", "unknown limit"),
+    ("assignment: a9\nlimits: {tf_data_autotune: 1}\nquestions: {q1: {points: 1}}\n", "limits.tf_data_autotune",
+     "expected bool"),
     ("assignment: a9\nnotebook: a9.txt\nquestions: {q1: {points: 1}}\n", "notebook", ".ipynb"),
     ("assignment: a9\nquestions: [q1]\n", "questions", "expected dict"),
     ("assignment: a9\nquestions: {q1: {points: 1}\n", "line", "not valid YAML"),
@@ -123,6 +125,12 @@ def test_preload_names_modules_for_the_kernel(tmp_path):
     a = spec.load(write(tmp_path, GOOD.replace("questions:", "preload: [numpy, sklearn.datasets]\nquestions:", 1)))
     assert a.limits.preload == ("numpy", "sklearn.datasets")
     assert spec.load(write(tmp_path, GOOD)).limits.preload == ()
+
+
+def test_tf_data_autotune_is_off_unless_the_spec_keeps_it(tmp_path):
+    assert spec.load(write(tmp_path, GOOD)).limits.tf_data_autotune is False
+    kept = GOOD.replace("questions:", "limits: {tf_data_autotune: true}\nquestions:", 1)
+    assert spec.load(write(tmp_path, kept)).limits.tf_data_autotune is True
 
 
 def test_files_name_how_each_is_made(tmp_path):
