@@ -217,7 +217,8 @@ def calibrate(bundle: Any, store: Store, jobs: list[Job] | None, isolate: bool |
             adopted = theirs.calibration(key)
         if adopted is None:
             raise ValueError(f"--calibration-from {calibration_from}: it holds no reference figures for this "
-                             "machine and this build of the assignment; grade without it to measure them")
+                             "machine, this build of the assignment and these kernel settings (key "
+                             f"{key}); grade without it to measure them")
         store.put_calibration(key, adopted, 0.0)
         log(f"using the reference figures of {calibration_from}: "
             + ", ".join(f"{k} = {v:.3g} s" for k, v in sorted(adopted.items())))
