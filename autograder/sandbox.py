@@ -397,8 +397,8 @@ def close_zygotes() -> None:
 #: iterated with tf.data's autotuning off (an explicit choice, either way, stands). Why: each autotuned
 #: iterator has a thread that tunes it on a timer, and with TensorFlow 2.21 the iterator's end waits for
 #: that timer (20-40 ms). Keras makes an iterator per epoch: a 20-epoch fit of the digits MLP spent 0.54
-#: of its 3.7 s so, every thread of the kernel asleep; two kernels side by side left a core idle for a
-#: fifth of their time (``benchmarks/tf_data_autotune.py``). With a core's share per kernel, autotuning
+#: of its 3.7 s so, every thread of the kernel asleep; two kernels side by side left the cores idle a
+#: sixth of their time (``benchmarks/tf_data_autotune.py``). With a core's share per kernel, autotuning
 #: has little to tune: AUTOTUNE parallelism becomes the cores' count and prefetch buffers keep their own
 #: sizing. Only if TensorFlow is already imported (the spec's ``preload``); the hook is the one that
 #: ``tf.data.experimental.enable_debug_mode`` uses, and leaves no name behind.
@@ -696,7 +696,8 @@ class Sandbox:
                     "    try:\n        __import__(__dlg)\n    except Exception:\n        pass\ndel __dlg\n")
         if not self.limits.tf_data_autotune:
             code += TF_DATA_DEFAULTS
-        self.run(code, timeout=self.limits.startup_timeout)
+        if code:
+            self.run(code, timeout=self.limits.startup_timeout)
 
     def log_tail(self, n: int = 1500) -> str:
         try:

@@ -205,7 +205,8 @@ def load(path: Path | str) -> Assignment:
             limit_args[_LIMIT_FLAGS[key]] = _typed(value, bool, file, f"limits.{key}")
             continue
         if key not in _LIMIT_KEYS:
-            raise SpecError(file, f"limits.{key}", f"unknown limit; expected one of {sorted([*_LIMIT_KEYS, *_LIMIT_FLAGS])}")
+            known = sorted([*_LIMIT_KEYS, *_LIMIT_FLAGS])
+            raise SpecError(file, f"limits.{key}", f"unknown limit; expected one of {known}")
         _typed(value, (int, float), file, f"limits.{key}")
         if value <= 0:
             raise SpecError(file, f"limits.{key}", f"must be positive, got {value}")
