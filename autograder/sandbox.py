@@ -668,14 +668,30 @@ class Sandbox:
             raise SandboxError(f"the kernel exited at start: {self.log_tail()}") from None
 
     def _wait_ready(self, kc: BlockingKernelClient) -> None:
+        """Until the kernel answers ``kernel_info`` and its iopub messages reach us.
+
+        jupyter_client's own ``wait_for_ready`` first polls heartbeats in 0.2 s
+        sleeps; here the kernel is a local process whose death we see directly,
+        so a started kernel is ready to use within milliseconds of answering.
+        The channels are read without jupyter_client's asyncio wrappers (see ``run``).
+        """
         deadline = time.monotonic() + self.limits.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None or (self.zygote is not None and self._kernel_process() is None):
                 raise SandboxError(f"the kernel exited at start (code {self.proc.returncode}): {self.log_tail()}")
+            request = kc.kernel_info()
             try:
-                kc.wait_for_ready(timeout=2)
+                reply = kc.shell_channel.get_msg(timeout=0.5)
+            except queue.Empty:
+                continue
+            if reply.get("parent_header", {}).get("msg_id") != request:
+                continue
+            # The kernel publishes its busy/idle status for every request: once one arrives, our iopub
+            # subscription is connected (one made too late misses messages, so we ask again).
+            try:
+                kc.iopub_channel.get_msg(timeout=0.2)
                 return
-            except RuntimeError:
+            except queue.Empty:
                 continue
         raise SandboxError(f"the kernel did not start within {self.limits.startup_timeout:.0f} s: {self.log_tail()}")
 
@@ -910,7 +926,9 @@ class Sandbox:
                 self._stop_kernel()
                 return collector.result("timeout", time.monotonic() - start)
             try:
-                msg = self.client.get_iopub_msg(timeout=0.2)
+                # The channel itself, not the client's ``get_iopub_msg``: that wraps every call in an
+                # asyncio loop run, about as much CPU as the kernel spends on a judge's call.
+                msg = self.client.iopub_channel.get_msg(timeout=0.2)
             except queue.Empty:
                 if not self.alive:
                     self._stop_kernel()

@@ -212,7 +212,8 @@ def main() -> None:
         listener.bind(args[1])
         listener.listen(64)
         args = args[2:]
-    for name in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel_launcher", *args]:
+    # ipykernel.debugger (debugpy) is imported by every kernel's start otherwise: 0.1 CPU-s each.
+    for name in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel_launcher", *args]:
         try:
             __import__(name)
         except Exception:  # left for the submission's own import to report, as a preload is
