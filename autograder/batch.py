@@ -25,8 +25,10 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import copy
 import dataclasses
 import datetime as dt
+import functools
 import multiprocessing
 import multiprocessing.connection
 import threading
@@ -189,9 +191,12 @@ def grade_one(grader, job: Job, out: Path, prewarm: bool = False) -> dict:
     """Grade one job; a fault of ours or the machine's is recorded as its result, never raised.
 
     ``prewarm``: more jobs follow on this grader, so it may start the next kernel early.
+    The result is annotated (``annotate``) before its files are written, so that the
+    batch need not write them again.
     """
     try:
-        result = grader.grade(job.path, out, student=job.student, prewarm=prewarm)
+        result = grader.grade(job.path, out, student=job.student, prewarm=prewarm,
+                              amend=functools.partial(annotate, job=job, spec=grader.spec))
     except Exception as e:
         result = failed_result(grader.spec, job.path, out, job.student, e)
     return result.to_dict()
@@ -293,8 +298,10 @@ def run(bundle: Any, files: list[Path], out: Path, workers: int = 1, scheduler: 
             on_plan(len(jobs), len(kept))
 
         def finish(job: Job, data: dict) -> None:
-            result = annotate(GradingResult.from_dict(data), job, bundle.spec)
-            if result.identity or result.late:  # the student's files say it too
+            result = GradingResult.from_dict(data)
+            written = (copy.deepcopy(result.identity), copy.deepcopy(result.late))
+            result = annotate(result, job, bundle.spec)
+            if (result.identity, result.late) != written:  # the student's files must say it too
                 write_result(result, out)
             store.put(result, job.sha256)
             new.append(result)
@@ -452,8 +459,9 @@ def _run_pool(n: int, bundle, jobs: list[Job], out: Path, calibration: dict, iso
                     raise RuntimeError(f"a grading process could not start:\n{payload}")
                 job = workers[conn][1]
                 done_with(conn)
-                finish(job, payload)
                 idle.append(conn)
+                hand_out()  # the worker's next job first: storing this result must not keep it waiting
+                finish(job, payload)
             hand_out()
     finally:
         for conn, (proc, job) in list(workers.items()):

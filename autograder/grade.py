@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 
@@ -20,6 +21,9 @@ from autograder.reports import write_feedback
 from autograder.results import GradingResult, write_json
 from autograder.sandbox import Sandbox
 from autograder.spec import Assignment
+
+#: Completes a result before its files are written (``Grader.grade``'s ``amend``).
+Amend = Callable[[GradingResult], GradingResult]
 
 #: Runs in the kernel after the notebook: Otter's own public checks, as the student sees them.
 _PUBLIC_CHECKS = """
@@ -225,16 +229,18 @@ class Grader:
         self._exit.callback(sandbox.close)
         return handle
 
-    def grade(self, path: Path, out: Path, student: str | None = None, prewarm: bool = False) -> GradingResult:
+    def grade(self, path: Path, out: Path, student: str | None = None, prewarm: bool = False,
+              amend: Amend | None = None) -> GradingResult:
         """Grade one file and write ``out/<student>/``: results.json, feedback.html, executed.ipynb.
 
         ``prewarm``: another submission follows; start its kernel while this one is judged.
+        ``amend``: what the caller adds to the result (a batch: identity, late penalty) before it is written.
         """
         started = time.perf_counter()
         common = dict(machine=hardware.machine(), fingerprint=hardware.fingerprint(), source=str(path))
         sub, rejected = load_submission(self.spec, path, student, common)
         if rejected is not None:
-            return self._write(rejected, out, None, started)
+            return self._write(rejected, out, None, started, amend)
         sandbox = self._sandbox_for(sub.notebook)
         try:
             run = NotebookRun(sub.notebook, sandbox).run_all()
@@ -260,11 +266,12 @@ class Grader:
             )
         finally:
             sandbox.close()
-        return self._write(result, out, run.executed, started)
+        return self._write(result, out, run.executed, started, amend)
 
-    def _write(self, result: GradingResult, out: Path, executed, started: float) -> GradingResult:
+    def _write(self, result: GradingResult, out: Path, executed, started: float,
+               amend: Amend | None) -> GradingResult:
         result.seconds["total"] = time.perf_counter() - started
-        return write_result(result, out, executed)
+        return write_result(amend(result) if amend else result, out, executed)
 
 
 def load_submission(spec: Assignment, path: Path, student: str | None,

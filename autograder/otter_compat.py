@@ -70,7 +70,7 @@ from otter.test_files.abstract_test import TestCase, TestFile
 from packaging.requirements import InvalidRequirement, Requirement
 
 from autograder import hardware
-from autograder.grade import load_submission, place_notebook, write_result
+from autograder.grade import Amend, load_submission, place_notebook, write_result
 from autograder.judge import SubmissionError, TestResult, _open_dir, _read_at
 from autograder.results import GradingResult
 from autograder.sandbox import CommandRun, Sandbox
@@ -393,16 +393,18 @@ class OtterGrader:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def grade(self, path: Path, out: Path, student: str | None = None, prewarm: bool = False) -> GradingResult:
+    def grade(self, path: Path, out: Path, student: str | None = None, prewarm: bool = False,
+              amend: Amend | None = None) -> GradingResult:
         """Grade one file and write ``out/<student>/``: results.json and feedback.html.
 
         ``prewarm`` is ignored: Otter's runner starts its own kernel, inside the sandbox.
+        ``amend`` completes the result before it is written, as in ``Grader.grade``.
         """
         started = time.perf_counter()
         common = dict(machine=hardware.machine(), fingerprint=hardware.fingerprint(), source=str(path))
         sub, rejected = load_submission(self.spec, path, student, common)
         if rejected is not None:
-            return _write(rejected, out, started)
+            return _write(rejected, out, started, amend)
         sandbox = Sandbox(self.spec.limits, isolate=self.isolate)
         try:
             # Everything is in place before the runner starts; afterwards only read, never following links.
@@ -427,12 +429,12 @@ class OtterGrader:
             gpu=gpu, submitted_at=sub.submitted_at.isoformat() if sub.submitted_at else None,
             seconds={"otter": run.seconds}, **common,
         )
-        return _write(result, out, started)
+        return _write(result, out, started, amend)
 
 
-def _write(result: GradingResult, out: Path, started: float) -> GradingResult:
+def _write(result: GradingResult, out: Path, started: float, amend: Amend | None) -> GradingResult:
     result.seconds["total"] = time.perf_counter() - started
-    return write_result(result, out)
+    return write_result(amend(result) if amend else result, out)
 
 
 def read_results(workdir: Path) -> tuple[bytes | None, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 from pathlib import Path
 
@@ -108,3 +109,30 @@ def test_without_a_late_policy_nothing_is_late():
 
     result = annotate(_result("a", 10, "2030-01-01T00:00:00+00:00"), Job(Path("a.ipynb"), "a", "x"), NoLate())
     assert result.late is None and result.final_score == 10
+
+
+def test_a_students_files_are_written_once_with_what_the_batch_adds(mini, tmp_path, monkeypatch):
+    """The worker writes results.json and feedback.html already annotated; the batch need not write them again."""
+    from autograder import batch, grade
+
+    _, bundle = mini
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "ann.ipynb").write_text("{not json")  # rejected at intake: no kernel needed
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("student_id,name\nann,Ann Lee\n")
+    writes = []
+    real = grade.write_result
+
+    def counting(result, out, executed=None):
+        writes.append(result.student)
+        return real(result, out, executed)
+
+    monkeypatch.setattr(grade, "write_result", counting)
+    monkeypatch.setattr(batch, "write_result", counting)
+    report = batch.run(bundle, [folder / "ann.ipynb"], tmp_path / "out", workers=1, roster=Roster.load(roster_csv))
+    assert [r.status for r in report.results] == ["rejected"]
+    assert writes == ["ann"]
+    data = json.loads((tmp_path / "out" / "ann" / "results.json").read_text())
+    assert data["extra_data"]["identity"] == {"name": "Ann Lee"}
+    assert report.results[0].identity == {"name": "Ann Lee"}  # and the store has it too
