@@ -679,12 +679,14 @@ class Sandbox:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None or (self.zygote is not None and self._kernel_process() is None):
                 raise SandboxError(f"the kernel exited at start (code {self.proc.returncode}): {self.log_tail()}")
-            request = kc.kernel_info()
+            kc.kernel_info()
             try:
                 reply = kc.shell_channel.get_msg(timeout=0.5)
             except queue.Empty:
                 continue
-            if reply.get("parent_header", {}).get("msg_id") != request:
+            # The answer to any of our requests will do: a kernel slower than the timeout answers an
+            # earlier one, and waiting for the latest's own answer would keep us one behind for ever.
+            if reply.get("msg_type") != "kernel_info_reply":
                 continue
             # The kernel publishes its busy/idle status for every request: once one arrives, our iopub
             # subscription is connected (one made too late misses messages, so we ask again).
