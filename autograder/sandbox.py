@@ -268,6 +268,7 @@ class Zygote:
 
     def __init__(self, env: dict[str, str], modules: tuple[str, ...], startup_timeout: float):
         self.home = Path(tempfile.mkdtemp(prefix="dlg-zygote-"))  # 0700: only root reaches the socket
+        (self.home / "owner").write_text(_owner_mark())  # swept by sweep_stale once its grader is killed
         self.socket = str(self.home / "zygote.sock")
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(

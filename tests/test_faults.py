@@ -193,6 +193,7 @@ def stored(out: Path) -> list[str]:
 def test_the_whole_batch_killed_and_run_again(mini_class, tmp_path):
     root, folder, clean = mini_class
     out = tmp_path / "out"
+    zygote_folders = set(Path("/tmp").glob("dlg-zygote-*"))
     batch = grade(root, folder, out, "--workers", "2", start_new_session=True)
     deadline = time.monotonic() + 300
     while len(stored(out)) < 4 and batch.poll() is None and time.monotonic() < deadline:
@@ -211,9 +212,10 @@ def test_the_whole_batch_killed_and_run_again(mini_class, tmp_path):
     got = book(out)
     print(f"batch killed: {len(got)} submissions, 1 fault injected, {len(set(clean) - set(got))} results lost")
     assert got == clean, differing(got, clean)
-    killed = {p.pid for p in running}
+    killed = {batch.pid} | {p.pid for p in running}  # the batch itself owns its zygote's folder
     owners = [int(f.read_text().split()[0]) for f in Path("/tmp").glob("dlg-*/owner")]
-    assert not killed & set(owners), "the killed batch's sandbox folders were not swept"
+    assert not killed & set(owners), "the killed batch's sandbox and zygote folders were not swept"
+    assert set(Path("/tmp").glob("dlg-zygote-*")) <= zygote_folders, "the killed batch's zygote folder is left"
 
 
 def _chattr(flag: str, *paths: Path) -> bool:
