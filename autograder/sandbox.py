@@ -487,7 +487,7 @@ def _owner_mark() -> str:
 
 
 def sweep_stale(tmp: Path = Path("/tmp")) -> int:
-    """Remove the folders of sandboxes whose grader is gone (killed with SIGKILL, say); returns how many.
+    """Remove the folders of sandboxes and zygotes whose grader is gone (killed with SIGKILL, say); how many.
 
     A live grader's sandboxes are left alone: the owner file in each names its
     process and that process's start time.
