@@ -55,6 +55,6 @@ def defer_rfc3987_syntax() -> None:
     if spec is None:  # not installed: jsonschema goes without it, as it would anyway
         return
     stand_in = _Deferred(NAME, "stand-in for rfc3987_syntax until it is used (autograder._deferred)")
-    stand_in.is_valid_syntax = is_valid_syntax
+    stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
     stand_in.__path__ = list(spec.submodule_search_locations or [])  # its submodules still import
     sys.modules[NAME] = stand_in

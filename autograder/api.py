@@ -1,28 +1,40 @@
-"""The few functions a Python user (and the ``dlgrade`` command) calls."""
+"""The few functions a Python user (and the ``dlgrade`` command) calls: build, grade, report, check.
+
+Grading machinery (sandboxes, kernels, the judge) is imported by the
+functions that grade, when they are called: ``report`` reads the gradebook
+store and writes files, and loads none of it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from autograder import batch, intake
 from autograder import build as build_mod
-from autograder.execute import NotebookRun
-from autograder.grade import Bundle, place_files, place_notebook, public_checks, write_result
-from autograder.store import Store
-from autograder.results import GradingResult
+from autograder import intake
+from autograder.errors import UsageError
+from autograder.reports.files import write_class_reports, write_student_files
+from autograder.results import Bundle, GradingResult
 from autograder.roster import Roster
-from autograder.sandbox import Sandbox
+from autograder.store import Store
+
+if TYPE_CHECKING:
+    from autograder.batch import BatchEvents, BatchReport, GradeOptions
 
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 
 
 def build(assignment: str, root: Path | None = None, check: bool = False) -> build_mod.BuildResult:
+    """Build one assignment (see ``build.build``); raises ``SpecError`` or ``BuildError``."""
     return build_mod.build(assignment, root=root, check=check)
 
 
 def bundle_for(assignment: str, root: Path | None = None, rebuild: bool = True) -> Bundle:
-    """The built bundle of an assignment id (built now if missing or older than its sources), or a bundle folder."""
+    """The built bundle of an assignment id (built now if missing or older than its sources), or a bundle folder.
+
+    Raises ``SpecError`` or ``BuildError``.
+    """
     given = Path(assignment)
     if (given / "assignment.yaml").exists() and (given / "hidden").is_dir() and given.parent.name == "dist":
         return Bundle(build_mod.load_bundle(given), given)
@@ -48,60 +60,60 @@ def submissions_in(paths: list[Path]) -> list[Path]:
     return found
 
 
-def grade(assignment: str | None, submissions: list[Path], out: Path, student: str | None = None,
-          root: Path | None = None, isolate: bool | None = None, workers: int | None = None,
-          force: bool = False, regrade: tuple[str, ...] = (), scheduler: str | None = None,
-          otter_zip: Path | None = None, otter_timeout: float = 600.0, on_result=None,
-          log=lambda line: None, on_plan=None, calibration_from: Path | None = None,
-          roster: Path | None = None, canvas_column: str | None = None, slots=None) -> batch.BatchReport:
+def grade(assignment: str | None, submissions: list[Path], out: Path, options: GradeOptions | None = None,
+          events: BatchEvents | None = None, root: Path | None = None, otter_zip: Path | None = None,
+          otter_timeout: float = 600.0, slots: Any = None) -> BatchReport:
     """Grade files into ``out/<student>/`` and the class reports into ``out``.
 
-    A rerun grades only what is not done (``force`` and ``regrade`` redo work).
-    ``workers`` defaults to what the machine's cores and memory allow at the
-    spec's memory cap; ``scheduler`` (``tcp://host:8786``) grades on a Dask
-    cluster instead. ``otter_zip`` grades a plain Otter assignment with Otter's
-    own runner (in our sandbox) instead of a dlgrade assignment.
-    ``calibration_from`` adopts another results folder's reference figures.
-    ``roster`` (a CSV: a class list or a Canvas gradebook export) maps files to
-    students and may carry submission times; ``canvas_column`` names the
-    assignment's column in ``canvas_import.csv`` (Canvas's "Name (id)").
-    ``slots`` (``batch.shared_slots``) caps the kernels of batches run side by side.
+    A rerun grades only what is not done (``options.force`` and
+    ``options.regrade`` redo work); see ``batch.GradeOptions`` for the rest.
+    ``otter_zip`` grades a plain Otter assignment with Otter's own runner (in
+    our sandbox) instead of a dlgrade assignment, each submission within
+    ``otter_timeout`` seconds. ``slots`` (``batch.shared_slots``) caps the
+    kernels of batches run side by side. Raises ``UsageError``, ``SpecError``,
+    ``BuildError``, ``RosterError``, ``OtterBundleError`` for what cannot be
+    graded as asked, and ``StoreError`` when results cannot be stored.
     """
-    if otter_zip is not None:
-        from autograder.otter_compat import OtterBundle
+    from autograder import batch
+    from autograder.batch.worker import AnyBundle
+    from autograder.otter_mode import OtterBundle
 
+    options = options or batch.GradeOptions()
+    bundle: AnyBundle
+    if otter_zip is not None:
         bundle = OtterBundle.load(Path(otter_zip), timeout_s=otter_timeout)
     elif assignment is None:
-        raise ValueError("name the assignment to grade (or give --otter-zip)")
+        raise UsageError("name the assignment to grade (or give --otter-zip)")
     else:
         bundle = bundle_for(assignment, root)
     files = submissions_in([Path(s) for s in submissions])
-    if student and len(files) != 1:
-        raise ValueError("--student names one submission; more than one was given")
-    workers = workers if workers and workers > 0 else batch.default_workers(bundle.spec.limits.memory_mb)
-    return batch.run(bundle, files, Path(out), workers=workers, scheduler=scheduler, student=student,
-                     isolate=isolate, force=force, regrade=tuple(regrade), on_result=on_result, log=log,
-                     on_plan=on_plan, calibration_from=calibration_from,
-                     roster=Roster.load(Path(roster)) if roster else None, canvas_column=canvas_column,
-                     slots=slots)
+    if options.student and len(files) != 1:
+        raise UsageError("--student names one submission; more than one was given")
+    roster = Roster.load(options.roster) if options.roster else None
+    return batch.run(bundle, files, Path(out), options, events or batch.BatchEvents(), roster=roster, slots=slots)
 
 
 def report(out: Path) -> list[GradingResult]:
-    """Rebuild every report in ``out`` from its gradebook store alone, without grading anything."""
+    """Rebuild every report in ``out`` from its gradebook store alone, without grading anything.
+
+    Raises ``UsageError`` when ``out`` holds no store.
+    """
     store_file = Path(out) / "gradebook.sqlite"
     if not store_file.exists():
-        raise ValueError(f"{store_file}: no gradebook here; grade into {out} first")
+        raise UsageError(f"{store_file}: no gradebook here; grade into {out} first")
     with Store(store_file) as store:
         results = store.results()
         column = store.get_meta("canvas_column")
     for result in results:
-        write_result(result, Path(out))
-    batch.write_class_reports(results, Path(out), column)
+        write_student_files(result, Path(out))
+    write_class_reports(results, Path(out), column)
     return results
 
 
 @dataclasses.dataclass
 class CheckReport:
+    """What ``dlgrade check`` found: each question's public checks, and the cells that did not run cleanly."""
+
     questions: dict[str, dict]
     failed_cells: list
 
@@ -111,11 +123,20 @@ class CheckReport:
 
 
 def check(assignment: str, notebook: Path, root: Path | None = None, isolate: bool | None = None) -> CheckReport:
-    """Run a notebook's public tests, as ``grader.check`` would in Jupyter, from a terminal."""
+    """Run a notebook's public tests, as ``grader.check`` would in Jupyter, from a terminal.
+
+    Raises ``IntakeError`` for a file that is not a gradable notebook, and
+    ``SpecError``/``BuildError`` for an assignment that cannot be built.
+    """
+    from autograder.execute import NotebookRun
+    from autograder.grading.public_checks import public_checks
+    from autograder.grading.steps import prepare_sandbox
+    from autograder.sandbox.kernel import Sandbox
+
     bundle = bundle_for(assignment, root)
     sub = intake.load(notebook, bundle.spec.notebook)
     with Sandbox(bundle.spec.limits, isolate=isolate) as sandbox:
-        place_notebook(sandbox, sub.notebook, bundle.spec.notebook)
-        place_files(sandbox, bundle.root)
+        prepare_sandbox(sandbox, sub.notebook, bundle.spec.notebook, bundle.files_dir)
         run = NotebookRun(sub.notebook, sandbox).run_all()
         return CheckReport(public_checks(run, list(bundle.spec.questions)), run.failed_cells())
+

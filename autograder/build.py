@@ -17,20 +17,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
 from autograder import spec as spec_mod
-from autograder.judge import load_tests
-
-
-class BuildError(RuntimeError):
-    """The assignment cannot be built; the message says which file and why."""
+from autograder.errors import BuildError
+from autograder.judge.loader import load_tests
 
 
 @dataclasses.dataclass
 class BuildResult:
+    """What a build made (or, with ``check``, what differs from the committed template)."""
+
     assignment: str
     student_notebook: Path
     bundle: Path
@@ -122,20 +122,8 @@ def build(assignment: str, root: Path | None = None, check: bool = False, dist: 
     with tempfile.TemporaryDirectory(prefix="dlgrade-build-") as tmp:
         out = Path(tmp) / "out"
         _otter_assign(master, out)
-        student = _normalise(nbformat.read(out / "student" / spec.notebook, as_version=4), spec.notebook)
         reference = _normalise(nbformat.read(out / "autograder" / spec.notebook, as_version=4), spec.notebook)
-        files = {spec.notebook: _notebook_bytes(student)}
-        for extra in sorted((out / "student").rglob("*")):
-            rel = extra.relative_to(out / "student").as_posix()
-            if extra.is_file() and rel != spec.notebook and not rel.endswith(".pdf"):
-                files[rel] = extra.read_bytes()
-
-        if spec.files:
-            # Data files (and folders) are made from the spec by every build, never committed: git ignores them.
-            files[".gitignore"] = ("# Made by `dlgrade build` from the spec's files key.\n"
-                                   + "".join(f"/{f.name}/\n" if f.is_folder else f"/{f.name}\n"
-                                             for f in spec.files)).encode()
-
+        files = _template_files(out / "student", spec)
         if check:
             stale = _compare(template_dir, files, {f.name for f in spec.files})
             return BuildResult(assignment, template_dir / spec.notebook, bundle, stale)
@@ -156,6 +144,22 @@ def build(assignment: str, root: Path | None = None, check: bool = False, dist: 
 
         _write_bundle(bundle, spec, _notebook_bytes(reference), data)
     return BuildResult(assignment, template_dir / spec.notebook, bundle)
+
+
+def _template_files(student: Path, spec: spec_mod.Assignment) -> dict[str, bytes]:
+    """What ``student_template/<id>/`` holds, by path: the normalised notebook, Otter's other files, a .gitignore."""
+    notebook = _normalise(nbformat.read(student / spec.notebook, as_version=4), spec.notebook)
+    files = {spec.notebook: _notebook_bytes(notebook)}
+    for extra in sorted(student.rglob("*")):
+        rel = extra.relative_to(student).as_posix()
+        if extra.is_file() and rel != spec.notebook and not rel.endswith(".pdf"):
+            files[rel] = extra.read_bytes()
+    if spec.files:
+        # Data files (and folders) are made from the spec by every build, never committed: git ignores them.
+        files[".gitignore"] = ("# Made by `dlgrade build` from the spec's files key.\n"
+                               + "".join(f"/{f.name}/\n" if f.is_folder else f"/{f.name}\n"
+                                         for f in spec.files)).encode()
+    return files
 
 
 def make_data_file(f: spec_mod.DataFile, dest: Path, spec: spec_mod.Assignment) -> None:
@@ -189,7 +193,8 @@ def _make_folder(f: spec_mod.DataFile, dest: Path) -> None:
     """The folder maker's tree, written beside ``dest`` and then put in place of what ``dest`` was."""
     from autograder.data import faces
 
-    writers = {"face_pose": faces.write_face_folder, "digits_folder": faces.write_digits_folder}
+    writers: dict[str, Callable[..., object]] = {"face_pose": faces.write_face_folder,
+                                                 "digits_folder": faces.write_digits_folder}
     tmp = dest.with_name(f".{dest.name}.making")
     _remove(tmp)
     writers[f.maker](tmp, **f.kwargs())  # spec.py checked the arguments' names, types and ranges
@@ -205,7 +210,7 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _compare(template_dir: Path, files: dict[str, bytes], made: set[str] = frozenset()) -> list[str]:
+def _compare(template_dir: Path, files: dict[str, bytes], made: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """What in ``template_dir`` differs from ``files``; the data files and folders ``made`` (names beside
     the notebook) are not compared, nor is anything under them."""
     stale = []

@@ -10,14 +10,12 @@ import time
 from pathlib import Path
 
 from autograder import api, hardware
-from autograder.build import BuildError
-from autograder.intake import IntakeError
+from autograder.errors import DlgradeError, StoreError
 from autograder.progress import Progress, closing_summary
-from autograder.spec import SpecError
-from autograder.store import StoreError
 
 
 def cmd_build(args) -> int:
+    """``dlgrade build A [--check]``: make the student notebook and bundle, or check the committed one."""
     result = api.build(args.assignment, root=args.root, check=args.check)
     if args.check:
         if result.stale:
@@ -31,50 +29,41 @@ def cmd_build(args) -> int:
     return 0
 
 
-def cmd_grade(args) -> int:
+def _what_to_grade(args) -> tuple[str | None, list[Path]] | None:
+    """The assignment (None in Otter mode) and the paths given; None after saying what is missing."""
     if args.otter_zip:
         assignment, given = None, args.items
+    elif len(args.items) < 2:
+        print("dlgrade grade: give the assignment and at least one submission file or folder "
+              "(or --otter-zip AG.zip and submissions)", file=sys.stderr)
+        return None
     else:
-        if len(args.items) < 2:
-            print("dlgrade grade: give the assignment and at least one submission file or folder "
-                  "(or --otter-zip AG.zip and submissions)", file=sys.stderr)
-            return 2
         assignment, given = args.items[0], args.items[1:]
     paths = [Path(p) for p in given]
-    files = api.submissions_in(paths)
-    if not files:
+    if not api.submissions_in(paths):
         print("nothing to grade: no .ipynb or .zip files among " + ", ".join(map(str, paths)), file=sys.stderr)
+        return None
+    return assignment, paths
+
+
+def cmd_grade(args) -> int:
+    """``dlgrade grade``: grade submissions into a results folder; exit 0 when anything is stored."""
+    asked = _what_to_grade(args)
+    if asked is None:
         return 2
-    mode = "quiet" if args.quiet else "auto"
-    state: dict = {}
+    assignment, paths = asked
+    from autograder.batch import BatchEvents, GradeOptions
 
-    def on_plan(todo: int, kept: int) -> None:
-        state["progress"] = Progress(todo, mode)
-        if not args.quiet:
-            print(f"{todo} submission(s) to grade" + (f", {kept} already graded and unchanged" if kept else ""),
-                  flush=True)
-            state["progress"].draw()
+    terminal = _Terminal(args.quiet)
 
-    def log(line: str) -> None:
-        if not args.quiet:
-            progress = state.get("progress")
-            if progress:
-                progress.close()
-            print(line, flush=True)
-            if progress:
-                progress.draw()
-
-    def on_result(result) -> None:
-        state["progress"].update(result)
-
-    report = api.grade(assignment, paths, args.output, student=args.student, root=args.root,
-                       isolate=False if args.no_sandbox else None, workers=args.workers, force=args.force,
-                       regrade=tuple(args.regrade or ()), scheduler=args.scheduler, otter_zip=args.otter_zip,
-                       otter_timeout=args.timeout, on_result=on_result, log=log, on_plan=on_plan,
-                       calibration_from=args.calibration_from, roster=args.roster,
-                       canvas_column=args.canvas_column)
-    if "progress" in state:
-        state["progress"].close()
+    options = GradeOptions(workers=args.workers, scheduler=args.scheduler, student=args.student,
+                           isolate=False if args.no_sandbox else None, force=args.force,
+                           regrade=tuple(args.regrade or ()), calibration_from=args.calibration_from,
+                           roster=args.roster, canvas_column=args.canvas_column)
+    report = api.grade(assignment, paths, args.output, options,
+                       BatchEvents(terminal.log, terminal.on_plan, terminal.on_result),
+                       root=args.root, otter_zip=args.otter_zip, otter_timeout=args.timeout)
+    terminal.close()
     if not args.quiet:
         print(closing_summary(report.new, report.results, report.kept))
         print(f"results in {args.output}/<student>/ (results.json, feedback.html, executed.ipynb); "
@@ -82,7 +71,40 @@ def cmd_grade(args) -> int:
     return 0 if report.results else 2
 
 
+class _Terminal:
+    """What ``dlgrade grade`` shows while it works: the plan, a progress bar (or lines), the batch's news."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.progress: Progress | None = None
+
+    def on_plan(self, todo: int, kept: int) -> None:
+        self.progress = Progress(todo, "quiet" if self.quiet else "auto")
+        if not self.quiet:
+            print(f"{todo} submission(s) to grade" + (f", {kept} already graded and unchanged" if kept else ""),
+                  flush=True)
+            self.progress.draw()
+
+    def log(self, line: str) -> None:
+        if self.quiet:
+            return
+        if self.progress:
+            self.progress.close()
+        print(line, flush=True)
+        if self.progress:
+            self.progress.draw()
+
+    def on_result(self, result) -> None:
+        if self.progress:
+            self.progress.update(result)
+
+    def close(self) -> None:
+        if self.progress:
+            self.progress.close()
+
+
 def cmd_report(args) -> int:
+    """``dlgrade report OUT``: rewrite every report from the store."""
     results = api.report(args.output)
     print(f"rebuilt the reports of {len(results)} submission(s) in {args.output}: "
           f"<student>/feedback.html, <student>/results.json, gradebook.csv, summary.html")
@@ -90,6 +112,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_check(args) -> int:
+    """``dlgrade check A NB``: the notebook's public tests from a terminal; exit 0 when all pass."""
     report = api.check(args.assignment, args.notebook, root=args.root)
     for cell in report.failed_cells:
         print(f"{cell.label}: {cell.status}: {cell.message}")
@@ -103,6 +126,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    """``dlgrade demo``: build every assignment, grade its example submissions side by side, write reports."""
     root = args.root or api.build_mod.find_root()
     out = args.output
     examples = {a: root / "assignments" / a / "examples" for a in args.assignments}
@@ -112,8 +136,10 @@ def cmd_demo(args) -> int:
     # The assignments' batches run side by side and share the machine's cores as grading slots: a
     # reference being measured or a submission being graded holds one. One batch alone would leave
     # cores idle while its reference is measured and while its last, longest submission runs.
+    from autograder.batch import BatchEvents, GradeOptions, shared_slots
+
     cores = max(1, hardware.machine().get("cores") or 1)
-    slots = api.batch.shared_slots(cores)
+    slots = shared_slots(cores)
     printing = threading.Lock()
 
     def say(line: str) -> None:
@@ -126,9 +152,9 @@ def cmd_demo(args) -> int:
         started = time.perf_counter()
         progress = Progress(len(files), "lines", stream=_Prefixed(f"{assignment} ", say))
         roster = examples[assignment] / "roster.csv"
-        report = api.grade(assignment, files, out / assignment, root=root, on_result=progress.update,
-                           log=lambda line: say(f"   {assignment}: {line}"), force=True,
-                           roster=roster if roster.exists() else None, slots=slots)
+        options = GradeOptions(force=True, roster=roster if roster.exists() else None)
+        events = BatchEvents(log=lambda line: say(f"   {assignment}: {line}"), on_result=progress.update)
+        report = api.grade(assignment, files, out / assignment, options, events, root=root, slots=slots)
         say("\n".join([
             f"== {assignment}: done in {time.perf_counter() - started:.0f} s",
             closing_summary(report.new, report.results, report.kept),
@@ -164,6 +190,7 @@ class _Prefixed:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per verb."""
     p = argparse.ArgumentParser(prog="dlgrade", description="Sandboxed autograding for TensorFlow/Keras courses.")
     p.add_argument("--root", type=Path, help="the course folder (default: the nearest one with assignments/)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -218,15 +245,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; dlgrade's own errors print one line and exit 2 (3 for the store), never a traceback."""
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SpecError, BuildError, IntakeError, ValueError) as e:  # RosterError is a ValueError
-        print(f"dlgrade: error: {e}", file=sys.stderr)
-        return 2
     except StoreError as e:
         print(f"dlgrade: error: {e}", file=sys.stderr)
         return 3
+    except DlgradeError as e:
+        print(f"dlgrade: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("dlgrade: interrupted", file=sys.stderr)
         return 130

@@ -8,13 +8,14 @@ succeeded and execution goes on with the next cell.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import re
 import time
 
 import nbformat
 
-from autograder.sandbox import CodeRun, Sandbox
+from autograder.results import CellResult, CellStatus
+from autograder.sandbox.kernel import Sandbox
+from autograder.sandbox.output import CodeRun
 
 #: Cells that only make the submission zip; grading never needs them.
 _EXPORT_CALL = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
@@ -22,18 +23,6 @@ _EXPORT_CALL = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
 MAX_RESTARTS = 5
 #: Characters of outputs kept for the executed notebook, all cells together.
 MAX_KEPT_OUTPUT = 40_000_000
-
-
-@dataclasses.dataclass
-class CellResult:
-    index: int  # position among all cells of the notebook, from 0
-    status: str  # ok | error | timeout | died | skipped
-    seconds: float = 0.0
-    message: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"cell {self.index + 1}"
 
 
 class NotebookRun:
@@ -67,10 +56,12 @@ class NotebookRun:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.deadline_hit = True
-                self.cells.append(CellResult(index, "skipped", message="the notebook's time limit was reached"))
+                self.cells.append(CellResult(index, CellStatus.SKIPPED,
+                                             message="the notebook's time limit was reached"))
                 continue
             if not self.revive(deadline):
-                self.cells.append(CellResult(index, "skipped", message="the kernel kept dying; later cells were not run"))
+                self.cells.append(CellResult(index, CellStatus.SKIPPED,
+                                             message="the kernel kept dying; later cells were not run"))
                 continue
             count += 1
             run = self.sandbox.run(source, timeout=min(limits.cell_timeout, remaining))
@@ -106,7 +97,7 @@ class NotebookRun:
     # -- what the judge and the reports need ----------------------------------
 
     def failed_cells(self) -> list[CellResult]:
-        return [c for c in self.cells if c.status != "ok"]
+        return [c for c in self.cells if c.status != CellStatus.OK]
 
     def cell_defining(self, name: str) -> CellResult | None:
         """The executed cell whose source defines ``name`` (def, class or assignment), if any."""
@@ -120,6 +111,6 @@ class NotebookRun:
 
 
 def _cell_message(run: CodeRun, cell_timeout: float) -> str:
-    if run.status == "timeout":
+    if run.status == CellStatus.TIMEOUT:
         return f"stopped after {run.seconds:.0f} s (the limit per cell is {cell_timeout:.0f} s)"
     return run.error_line()

@@ -37,7 +37,8 @@ def gpu_library_dirs() -> list[str]:
         if not os.path.isabs(d):
             continue  # "." or "" would bind the grader's own folder into the sandbox
         d = os.path.realpath(d)
-        if (os.path.isdir(d) and d != "/" and not d.startswith(("/usr/lib", "/usr/bin", "/tmp", "/etc", "/root", "/home"))
+        system = d.startswith(("/usr/lib", "/usr/bin", "/tmp", "/etc", "/root", "/home"))
+        if (os.path.isdir(d) and d != "/" and not system
                 and not (here + "/").startswith(d.rstrip("/") + "/") and d not in dirs):
             dirs.append(d)
     return dirs
@@ -110,4 +111,5 @@ def fingerprint() -> str:
 
 
 def has_gpu() -> bool:
+    """Whether this machine has an NVIDIA GPU (its device nodes)."""
     return bool(gpu_device_nodes())

@@ -18,26 +18,27 @@ from pathlib import Path
 import nbformat
 from nbformat.validator import iter_validate
 
+from autograder.errors import IntakeError
+from autograder.late import TimeSource
+
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_ZIP_MEMBERS = 2000
 MAX_ZIP_TOTAL_BYTES = 200 * 2**20
 MAX_CELLS = 5000
 
 
-class IntakeError(ValueError):
-    """A submission that cannot be graded; the message names the file and what is wrong."""
-
-
 @dataclasses.dataclass
 class Submission:
+    """A checked notebook, whose it is, and when it was submitted as far as the file tells."""
+
     student: str
     notebook: nbformat.NotebookNode
     source: Path
     # When the student submitted, as far as the file tells: the export zip's
     # own time (naive: zips store local time without a zone), else the file's
-    # modification time (UTC). ``time_source`` says which: "zip" or "file".
+    # modification time (UTC). ``time_source`` says which.
     submitted_at: dt.datetime | None = None
-    time_source: str = "file"
+    time_source: TimeSource = TimeSource.FILE
 
 
 def student_id(path: Path) -> str:
@@ -53,12 +54,12 @@ def load(path: Path | str, notebook_name: str, student: str | None = None) -> Su
     if not path.is_file():
         raise IntakeError(f"{path}: not found (or not a regular file)")
     modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc)
-    source = "file"
+    source = TimeSource.FILE
     if zipfile.is_zipfile(path):
         raw, inner, submitted = _notebook_from_zip(path, notebook_name)
         where = f"{path} (member {inner})"
         if submitted is not None:
-            modified, source = submitted, "zip"
+            modified, source = submitted, TimeSource.ZIP
     elif path.suffix == ".ipynb" or path.suffix == "":
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
@@ -72,8 +73,8 @@ def load(path: Path | str, notebook_name: str, student: str | None = None) -> Su
                       time_source=source)
 
 
-def parse_notebook(raw: bytes, where: str) -> nbformat.NotebookNode:
-    """Bytes to a validated nbformat-4 notebook, or an IntakeError naming ``where``."""
+def _json_of(raw: bytes, where: str) -> object:
+    """The file's JSON; an IntakeError for an empty file, one that is not UTF-8, or not JSON."""
     if not raw.strip():
         raise IntakeError(f"{where}: the file is empty")
     try:
@@ -81,9 +82,14 @@ def parse_notebook(raw: bytes, where: str) -> nbformat.NotebookNode:
     except UnicodeDecodeError as e:
         raise IntakeError(f"{where}: not UTF-8 text (byte {e.start}); is this really a notebook?") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise IntakeError(f"{where}: not valid notebook JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+
+
+def parse_notebook(raw: bytes, where: str) -> nbformat.NotebookNode:
+    """Bytes to a validated nbformat-4 notebook; raises ``IntakeError`` naming ``where`` and what is wrong."""
+    data = _json_of(raw, where)
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise IntakeError(f"{where}: JSON, but not a Jupyter notebook (no 'cells')")
     major = data.get("nbformat")
@@ -98,11 +104,11 @@ def parse_notebook(raw: bytes, where: str) -> nbformat.NotebookNode:
             cell["id"] = f"cell-{i}"
     errors = list(iter_validate(data, version=4))
     if errors:
-        e = errors[0]
-        path = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        first = errors[0]
+        path = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         if path.startswith("cells/") and path.split("/")[1].isdigit():
             path = f"cell {int(path.split('/')[1]) + 1} ({path})"
-        raise IntakeError(f"{where}: not a valid nbformat-4 notebook at {path}: {e.message[:300]}")
+        raise IntakeError(f"{where}: not a valid nbformat-4 notebook at {path}: {first.message[:300]}")
     return nbformat.reads(json.dumps(data), as_version=4)  # joins multi-line sources
 
 
@@ -115,28 +121,8 @@ def _notebook_from_zip(path: Path, notebook_name: str) -> tuple[bytes, str, dt.d
         members = zf.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
             raise IntakeError(f"{path}: {len(members)} files in the zip; the limit is {MAX_ZIP_MEMBERS}")
-        total = 0
-        for m in members:
-            name = m.filename
-            if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name):
-                raise IntakeError(f"{path}: unsafe path in zip: {name!r} (absolute or with '..')")
-            if stat.S_ISLNK(m.external_attr >> 16):
-                raise IntakeError(f"{path}: the zip contains a symbolic link: {name!r}")
-            total += m.file_size
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise IntakeError(f"{path}: the zip unpacks to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB")
-        notebooks = [m for m in members if m.filename.endswith(".ipynb") and not m.is_dir()
-                     and not m.filename.startswith("__MACOSX") and "/.ipynb_checkpoints/" not in f"/{m.filename}"]
-        if not notebooks:
-            raise IntakeError(f"{path}: the zip holds no .ipynb notebook")
-        exact = [m for m in notebooks if Path(m.filename).name == notebook_name]
-        if len(exact) == 1:
-            chosen = exact[0]
-        elif len(notebooks) == 1:
-            chosen = notebooks[0]
-        else:
-            names = ", ".join(m.filename for m in notebooks[:10])
-            raise IntakeError(f"{path}: several notebooks in the zip and none is {notebook_name}: {names}")
+        _check_members(path, members)
+        chosen = _choose_notebook(path, members, notebook_name)
         if chosen.file_size > MAX_NOTEBOOK_BYTES:
             raise IntakeError(f"{path}: the notebook {chosen.filename} is {chosen.file_size / 2**20:.0f} MB; "
                               f"the limit is {MAX_NOTEBOOK_BYTES // 2**20} MB")
@@ -150,3 +136,32 @@ def _notebook_from_zip(path: Path, notebook_name: str) -> tuple[bytes, str, dt.d
         except ValueError:
             pass
         return raw, chosen.filename, submitted
+
+
+def _check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip with an unsafe path, a link, or more than ``MAX_ZIP_TOTAL_BYTES`` unpacked."""
+    total = 0
+    for m in members:
+        name = m.filename
+        if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name):
+            raise IntakeError(f"{path}: unsafe path in zip: {name!r} (absolute or with '..')")
+        if stat.S_ISLNK(m.external_attr >> 16):
+            raise IntakeError(f"{path}: the zip contains a symbolic link: {name!r}")
+        total += m.file_size
+        if total > MAX_ZIP_TOTAL_BYTES:
+            raise IntakeError(f"{path}: the zip unpacks to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB")
+
+
+def _choose_notebook(path: Path, members: list[zipfile.ZipInfo], notebook_name: str) -> zipfile.ZipInfo:
+    """The zip's notebook: the one named ``notebook_name``, else the only one; an IntakeError otherwise."""
+    notebooks = [m for m in members if m.filename.endswith(".ipynb") and not m.is_dir()
+                 and not m.filename.startswith("__MACOSX") and "/.ipynb_checkpoints/" not in f"/{m.filename}"]
+    if not notebooks:
+        raise IntakeError(f"{path}: the zip holds no .ipynb notebook")
+    exact = [m for m in notebooks if Path(m.filename).name == notebook_name]
+    if len(exact) == 1:
+        return exact[0]
+    if len(notebooks) == 1:
+        return notebooks[0]
+    names = ", ".join(m.filename for m in notebooks[:10])
+    raise IntakeError(f"{path}: several notebooks in the zip and none is {notebook_name}: {names}")

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import math
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only for the hint: spec imports this module and stays free of intake's imports
-    from autograder.roster import RosterEntry
+
+class TimeSource(enum.StrEnum):
+    """Where a submission time came from."""
+
+    ROSTER = "roster"  # the roster's submitted_at: the LMS's own record
+    ZIP = "zip"  # the export zip's member time, set where the student exported
+    FILE = "file"  # the file's modification time (reset by downloads and copies)
+    UNKNOWN = "unknown"
+
 
 _DAY = dt.timedelta(days=1)
 _HOUR = dt.timedelta(hours=1)
@@ -56,7 +63,7 @@ class LatePolicy:
         if submitted_at is None:
             return LateAssessment(None, 0.0, 0.0, 0.0, max(0.0, raw_score),
                                   "submission time unknown: no late penalty applied")
-        if submitted_at.tzinfo is None:
+        if submitted_at.tzinfo is None:  # a bug of the caller's: spec and roster times carry zones
             raise ValueError(f"submission time {submitted_at.isoformat()} has no time zone; "
                              "it cannot be compared with the deadline")
         late_by = submitted_at - self.deadline
@@ -103,18 +110,18 @@ def _duration(span: dt.timedelta) -> str:
     return f"{minutes} min"
 
 
-def submission_time(roster_entry: RosterEntry | None, zip_time: dt.datetime | None,
-                    file_mtime: dt.datetime | None) -> tuple[dt.datetime | None, str]:
-    """When a submission was made, and where that came from: "roster", "zip", "file" or "unknown".
+def submission_time(roster_time: dt.datetime | None, zip_time: dt.datetime | None,
+                    file_mtime: dt.datetime | None) -> tuple[dt.datetime | None, TimeSource]:
+    """When a submission was made, and where that came from.
 
     The roster's time (an LMS's own record) is the best evidence; the time
     inside an export zip was set when the student exported; a file's
     modification time is only as good as the copies it went through.
     """
-    if roster_entry is not None and roster_entry.submitted_at is not None:
-        return roster_entry.submitted_at, "roster"
+    if roster_time is not None:
+        return roster_time, TimeSource.ROSTER
     if zip_time is not None:
-        return zip_time, "zip"
+        return zip_time, TimeSource.ZIP
     if file_mtime is not None:
-        return file_mtime, "file"
-    return None, "unknown"
+        return file_mtime, TimeSource.FILE
+    return None, TimeSource.UNKNOWN

@@ -12,9 +12,9 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from typing import TextIO
+from typing import Any
 
-from autograder.results import GradingResult
+from autograder.results import GradingResult, ResultStatus
 
 
 def _clock(seconds: float) -> str:
@@ -27,10 +27,10 @@ def _clock(seconds: float) -> str:
 def result_line(result: GradingResult) -> str:
     """One submission in one line: its id, score or why it has none, and how long it took."""
     line = f"{result.student}: {result.summary_line()}"
-    if result.status == "graded":
+    if result.status == ResultStatus.GRADED:
         line += "   [" + " ".join(f"{q.name}={q.score:g}/{q.max_score:g}" for q in result.questions) + "]"
-    if result.late and result.late.get("penalty_points"):
-        line += f"   late: -{result.late['penalty_points']:g}"
+    if result.late and result.late.penalty_points:
+        line += f"   late: -{result.late.penalty_points:g}"
     if result.seconds.get("total"):
         line += f"  ({result.seconds['total']:.0f} s)"
     return line
@@ -43,7 +43,7 @@ class Progress:
     ``"lines"`` or ``"quiet"``.
     """
 
-    def __init__(self, total: int, mode: str = "auto", stream: TextIO | None = None, width: int = 28):
+    def __init__(self, total: int, mode: str = "auto", stream: Any = None, width: int = 28):
         self.stream = stream or sys.stdout
         if mode == "auto":
             mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
@@ -66,7 +66,7 @@ class Progress:
 
     def update(self, result: GradingResult) -> None:
         self.done += 1
-        self.failed += result.status != "graded"
+        self.failed += result.status != ResultStatus.GRADED
         if self.mode == "quiet":
             return
         if self.mode == "lines":
@@ -98,9 +98,9 @@ class Progress:
 
 def closing_summary(new: list[GradingResult], everyone: list[GradingResult], kept: int, slowest: int = 3) -> str:
     """What the batch did, in a few lines: counts, mean score, the slowest submissions."""
-    graded = [r for r in new if r.status == "graded"]
-    rejected = [r for r in new if r.status == "rejected"]
-    broke = [r for r in new if r.status == "error"]
+    graded = [r for r in new if r.status == ResultStatus.GRADED]
+    rejected = [r for r in new if r.status == ResultStatus.REJECTED]
+    broke = [r for r in new if r.status == ResultStatus.ERROR]
     parts = [f"graded {len(graded)}"]
     if rejected:
         parts.append(f"rejected {len(rejected)} (not gradable notebooks: " +
@@ -111,7 +111,7 @@ def closing_summary(new: list[GradingResult], everyone: list[GradingResult], kep
     if kept:
         parts.append(f"kept {kept} already graded and unchanged (--force or --regrade to redo)")
     lines = ["; ".join(parts)]
-    scored = [r for r in everyone if r.status == "graded" and r.possible]
+    scored = [r for r in everyone if r.status == ResultStatus.GRADED and r.possible]
     if scored:
         mean = statistics.mean(r.final_score for r in scored)
         possible = statistics.mean(r.possible for r in scored)

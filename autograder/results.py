@@ -1,4 +1,10 @@
-"""One graded submission as data, and its Gradescope/Otter ``results.json``.
+"""Every record a later stage reads, and the Gradescope/Otter ``results.json`` they make.
+
+The records of one submission's way through (its cells, its tests, its
+plots, who it belongs to, its late penalty) and of a batch (the bundle, the
+reference figures) live here, at the bottom of the package: this module
+imports no machinery, so the reports, the store and ``dlgrade report`` read
+results without loading a sandbox or a kernel.
 
 Scores come only from the judge's hidden tests (run in the trusted process).
 Public checks run in the sandbox, so they are shown to the student but never
@@ -8,20 +14,136 @@ counted: a submission could fake them.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from autograder.execute import CellResult
-from autograder.judge import Plot, TestResult
+from autograder.late import TimeSource
 from autograder.spec import Assignment
 
+__all__ = ["Bundle", "CalibrationFigures", "CellResult", "CellStatus", "GradingResult", "Identity", "LatePenalty",
+           "Plot", "QuestionResult", "ResultStatus", "SpeedCheck", "TestResult", "TestStatus", "TimeSource",
+           "read", "write_json"]
+
+#: The layout of ``extra_data`` in results.json and of the store's rows; bumped when a reader must change.
 FORMAT_VERSION = 1
+
+
+# -- statuses ----------------------------------------------------------------------
+
+
+class ResultStatus(enum.StrEnum):
+    """How a submission's grading ended."""
+
+    GRADED = "graded"
+    REJECTED = "rejected"  # the file is not a gradable notebook, or ran past its limits in Otter mode
+    ERROR = "error"  # the grading broke down (the grader's fault or the machine's): a rerun grades it again
+
+
+class CellStatus(enum.StrEnum):
+    """What running one cell of the notebook gave."""
+
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    DIED = "died"
+    SKIPPED = "skipped"
+
+
+class TestStatus(enum.StrEnum):
+    """A hidden test's verdict."""
+
+    __test__ = False  # a status, not a pytest test
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_GRADED = "not_graded"  # cannot be graded on this machine (e.g. no GPU); scores nothing and says why
+
+
+# -- one submission ------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class CellResult:
+    """One code cell as it ran: its position among all cells of the notebook (from 0), status and message."""
+
+    index: int
+    status: CellStatus
+    seconds: float = 0.0
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = CellStatus(self.status)
+
+    @property
+    def label(self) -> str:
+        return f"cell {self.index + 1}"
+
+
+@dataclasses.dataclass
+class SpeedCheck:
+    """One speed ratio a test measured against its threshold (``Context.speed``).
+
+    ``margin`` > 0 passes with room to spare, as a fraction of the threshold;
+    ``direction`` is ``at_least`` (a speedup) or ``at_most`` (a time ratio).
+    """
+
+    what: str
+    ratio: float
+    threshold: float
+    direction: str
+    margin: float
+    attempts: int
+
+    @property
+    def passed(self) -> bool:
+        return self.margin >= 0
+
+
+@dataclasses.dataclass
+class TestResult:
+    """One hidden test's verdict for one submission."""
+
+    __test__ = False  # a result, not a pytest test
+    question: str
+    name: str
+    points: float
+    max_points: float
+    status: TestStatus
+    hidden: bool
+    message: str = ""
+    hint: str = ""
+    notes: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+    source: str = ""  # the test's code, only where the spec publishes hidden tests
+    measured: list[SpeedCheck] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.status = TestStatus(self.status)
+        self.measured = [m if isinstance(m, SpeedCheck) else SpeedCheck(**m) for m in self.measured]
+
+
+@dataclasses.dataclass
+class Plot:
+    """A figure for the feedback page, drawn by the reports from these numbers (never from the kernel's images)."""
+
+    question: str
+    title: str
+    series: dict[str, list[float | None]] = dataclasses.field(default_factory=dict)  # kind "line"
+    xlabel: str = "epoch"
+    ylabel: str = ""
+    kind: str = "line"  # line | confusion | images
+    matrix: list[list[int]] | None = None  # kind "confusion": rows the true class, columns the predicted one
+    labels: list[str] | None = None  # kind "confusion": the class names
+    images: list[str] | None = None  # kind "images": each a base64 PNG
+    captions: list[str] | None = None  # kind "images": one under each image
 
 
 @dataclasses.dataclass
 class QuestionResult:
+    """One question's score: its hidden tests' results and, shown not counted, its public checks."""
+
     name: str
     title: str
     score: float
@@ -31,12 +153,13 @@ class QuestionResult:
     public: dict | None = None  # {"passed": bool, "text": str} from grader.check in the sandbox
 
     def output(self) -> str:
+        """The question's lines in results.json: one per test, its notes beneath."""
         lines = []
         for t in self.tests:
-            mark = {"passed": "PASS", "failed": "FAIL", "not_graded": "SKIP"}[t.status]
+            mark = {TestStatus.PASSED: "PASS", TestStatus.FAILED: "FAIL", TestStatus.NOT_GRADED: "SKIP"}[t.status]
             line = f"[{mark}] {t.name} ({t.points:g}/{t.max_points:g})"
-            if t.status != "passed":
-                detail = t.message + (f" Hint: {t.hint}" if t.hint and t.status == "failed" else "")
+            if t.status != TestStatus.PASSED:
+                detail = t.message + (f" Hint: {t.hint}" if t.hint and t.status == TestStatus.FAILED else "")
                 line += f": {detail}"
             lines.append(line)
             lines.extend(f"       note: {n}" for n in t.notes)
@@ -46,11 +169,43 @@ class QuestionResult:
 
 
 @dataclasses.dataclass
+class Identity:
+    """Who a submission belongs to, from the roster or an LMS's file name; empty where unknown."""
+
+    name: str = ""
+    canvas_id: str = ""
+    sis_login: str = ""
+    section: str = ""
+    email: str = ""
+    lms_late: bool = False  # the LMS's file name marks it LATE
+
+    def __bool__(self) -> bool:
+        return any(dataclasses.astuple(self))
+
+
+@dataclasses.dataclass
+class LatePenalty:
+    """The late policy's verdict on one graded submission (see ``late.LatePolicy.assess``)."""
+
+    submitted_at: str | None  # ISO 8601, or None when no trustworthy time is known
+    time_source: TimeSource
+    hours_late: float
+    penalty_percent: float
+    penalty_points: float
+    note: str
+
+    def __post_init__(self) -> None:
+        self.time_source = TimeSource(self.time_source)
+
+
+@dataclasses.dataclass
 class GradingResult:
+    """One submission's grading: every question's tests, the cells, the machine; see ``to_gradescope``."""
+
     assignment: str
     student: str
     source: str
-    status: str  # graded | rejected (the file is not a gradable notebook) | error (grading broke down)
+    status: ResultStatus
     message: str = ""
     questions: list[QuestionResult] = dataclasses.field(default_factory=list)
     cells: list[CellResult] = dataclasses.field(default_factory=list)
@@ -59,16 +214,16 @@ class GradingResult:
     fingerprint: str = ""
     isolation: str = ""
     gpu: bool = False
-    calibration: dict = dataclasses.field(default_factory=dict)
-    seconds: dict = dataclasses.field(default_factory=dict)
-    submitted_at: str | None = None  # ISO 8601; see intake.Submission
-    time_source: str = ""  # where submitted_at came from: roster, zip or file
-    # Who the student is, from the roster or the LMS's file name: name,
-    # canvas_id, sis_login, section, email, lms_late.
-    identity: dict = dataclasses.field(default_factory=dict)
-    # The late-penalty assessment, where the spec has a deadline: submitted_at,
-    # time_source, hours_late, penalty_percent, penalty_points, note.
-    late: dict | None = None
+    calibration: dict[str, float] = dataclasses.field(default_factory=dict)
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    submitted_at: str | None = None  # ISO 8601, as far as the file tells; see ``time_source``
+    time_source: TimeSource = TimeSource.UNKNOWN
+    identity: Identity = dataclasses.field(default_factory=Identity)
+    late: LatePenalty | None = None  # only where the spec has a deadline and the submission was graded
+
+    def __post_init__(self) -> None:
+        self.status = ResultStatus(self.status)
+        self.time_source = TimeSource(self.time_source)
 
     @property
     def score(self) -> float:
@@ -77,7 +232,7 @@ class GradingResult:
 
     @property
     def penalty(self) -> float:
-        return float(self.late.get("penalty_points", 0.0)) if self.late else 0.0
+        return self.late.penalty_points if self.late else 0.0
 
     @property
     def final_score(self) -> float:
@@ -88,7 +243,9 @@ class GradingResult:
         return round(sum(q.max_score for q in self.questions), 6)
 
     @classmethod
-    def assemble(cls, spec: Assignment, tests: list[TestResult], public: dict[str, dict], **fields) -> "GradingResult":
+    def assemble(cls, spec: Assignment, tests: list[TestResult], public: dict[str, dict],
+                 **fields: Any) -> GradingResult:
+        """A result with one ``QuestionResult`` per question of ``spec``, each holding its ``tests``."""
         questions = []
         for name, q in spec.questions.items():
             mine = [t for t in tests if t.question == name]
@@ -113,7 +270,7 @@ class GradingResult:
         }
 
     def summary_line(self) -> str:
-        if self.status != "graded":
+        if self.status != ResultStatus.GRADED:
             return f"not graded: {self.message}"
         text = f"{self.final_score:g} / {self.possible:g}"
         if self.penalty:
@@ -129,14 +286,71 @@ class GradingResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GradingResult":
+    def from_dict(cls, data: dict[str, Any]) -> GradingResult:
         data = {k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}}
         data["questions"] = [
             QuestionResult(**{**q, "tests": [TestResult(**t) for t in q["tests"]]}) for q in data.get("questions", [])
         ]
         data["cells"] = [CellResult(**c) for c in data.get("cells", [])]
         data["plots"] = [Plot(**p) for p in data.get("plots", [])]
+        data["identity"] = Identity(**(data.get("identity") or {}))
+        if data.get("late") is not None:
+            data["late"] = LatePenalty(**data["late"])
+        if not data.get("time_source"):
+            data["time_source"] = TimeSource.UNKNOWN
         return cls(**data)
+
+
+# -- a batch -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Bundle:
+    """A built assignment as the grader uses it: the spec, its hidden tests and the reference notebook.
+
+    ``root`` is the bundle folder that ``dlgrade build`` writes (``dist/<id>/``):
+    ``assignment.yaml``, ``hidden/``, ``reference.ipynb``, ``files/`` and
+    ``manifest.json`` with the digest of them all.
+    """
+
+    spec: Assignment
+    root: Path
+
+    @property
+    def reference(self) -> Path:
+        return self.root / "reference.ipynb"
+
+    @property
+    def hidden_dir(self) -> Path:
+        return self.root / "hidden"
+
+    @property
+    def files_dir(self) -> Path:
+        """The spec's data files and folders, as built: copied beside the notebook in every sandbox."""
+        return self.root / "files"
+
+    @property
+    def digest(self) -> str:
+        manifest = self.root / "manifest.json"
+        return json.loads(manifest.read_text()).get("digest", "") if manifest.exists() else ""
+
+
+@dataclasses.dataclass
+class CalibrationFigures:
+    """The reference solution's figures on one machine, for one build and one way of running kernels.
+
+    ``key`` says which (see ``grade.calibration_key``); ``values`` are the
+    figures by name (seconds, for the course's figures); ``failure`` says why
+    the reference could not be measured, in which case the checks that need
+    the figures are not graded and no grader measures it again.
+    """
+
+    key: str
+    values: dict[str, float] = dataclasses.field(default_factory=dict)
+    failure: str | None = None
+
+
+# -- files ---------------------------------------------------------------------------------
 
 
 def write_json(path: Path, data: Any) -> None:

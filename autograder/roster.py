@@ -1,4 +1,4 @@
-"""A class roster, Canvas file names, and the CSV that Canvas imports grades from.
+"""A class roster and Canvas file names: which student a submitted file belongs to.
 
 Batch grading needs one stable id per student, but submissions arrive under
 names the LMS chose (``smithjane_LATE_12345_67890_a1-1.ipynb``) or the student
@@ -16,25 +16,12 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from autograder import intake
-
-
-class RosterError(ValueError):
-    """A roster that cannot be used; the message names the file, the row and the column."""
-
-    def __init__(self, file: Path | str, row: int | None, column: str | None, problem: str):
-        self.file, self.row, self.column, self.problem = str(file), row, column, problem
-        where = ", ".join(part for part in (
-            f"row {row}" if row is not None else "",
-            f"column {column!r}" if column is not None else "",
-        ) if part)
-        super().__init__(f"{file}: {where + ': ' if where else ''}{problem}")
-
+from autograder.errors import RosterError
 
 # -- Canvas bulk-download file names -------------------------------------------
 
@@ -203,8 +190,8 @@ def _read_rows(path: Path) -> list[list[str]]:
     try:
         text = raw.decode("utf-8-sig")  # Excel and Canvas both write a BOM
     except UnicodeDecodeError as e:
-        row = raw[: e.start].count(b"\n") + 1
-        raise RosterError(path, row, None, f"not UTF-8 text (byte {e.start}); save it as \"CSV UTF-8\" "
+        line = raw[: e.start].count(b"\n") + 1
+        raise RosterError(path, line, None, f"not UTF-8 text (byte {e.start}); save it as \"CSV UTF-8\" "
                                            "and try again") from None
     if not text.strip():
         raise RosterError(path, None, None, "the file is empty; it needs a header row and one row per student")
@@ -212,7 +199,7 @@ def _read_rows(path: Path) -> list[list[str]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = []
+    rows: list[list[str]] = []
     try:
         for row in reader:
             if any(cell.strip() for cell in row):
@@ -237,8 +224,8 @@ def _simple_entries(path: Path, lowered: list[str], rows: list[list[str]]) -> li
         fields = {field: record.get(column, "") for column, field in _SIMPLE_COLUMNS.items()}
         if not fields["student_id"]:
             raise RosterError(path, number, "student_id", "empty; every student needs an id")
-        fields["submitted_at"] = _timestamp(path, number, fields["submitted_at"])
-        entry = RosterEntry(**fields)
+        when = _timestamp(path, number, fields.pop("submitted_at"))
+        entry = RosterEntry(**fields, submitted_at=when)
         unique.add(entry, number, id_column="student_id", canvas_column="canvas_id", login_column="login")
         entries.append(entry)
     return entries
@@ -327,64 +314,3 @@ def student_for(file: Path, roster: Roster | None) -> tuple[str, RosterEntry | N
     if lms:
         return _safe_id(f"{lms.login}_{lms.user_id}" if lms.user_id else lms.login), None, lms
     return intake.student_id(file), None, None
-
-
-# -- the Canvas gradebook import -----------------------------------------------
-
-CANVAS_IMPORT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
-# Headers Canvas reads as something other than an assignment.
-_CANVAS_RESERVED = re.compile(r"^(Student|LastName|FirstName|ID|SIS User ID|SIS Login ID|Section|Integration ID|"
-                              r"Root Account|.*(Current|Final|Override) (Score|Points|Grade|Status).*)$")
-
-
-def _score_text(value: float | None) -> str:
-    """A number as Canvas's export writes it: at most two decimals, no trailing zeros; blank for none."""
-    if value is None:
-        return ""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _cell(text: str) -> str:
-    """Keeps spreadsheet programs from running a name as a formula, the way Canvas's export does."""
-    return f'="{text}"' if text.lstrip().startswith("=") else text
-
-
-def write_canvas_import(rows: Iterable[tuple[RosterEntry | None, str, float | None]], path: Path | str,
-                        assignment_column: str, points_possible: float) -> None:
-    """Write the CSV that Canvas's gradebook import accepts, for one assignment.
-
-    ``assignment_column`` is the header Canvas matches, best ``"<title> (<assignment id>)"``
-    as in Canvas's own export, e.g. ``"A1 (1234)"``; without the id Canvas
-    matches by title, or offers to create a new assignment. Canvas finds each
-    student by ID, then SIS User ID (written as the roster's student id), then
-    SIS Login ID. A student without a roster entry gets a row with only their
-    graded id, as the name: Canvas lists it as unmatched, for the instructor to
-    resolve rather than for this code to guess.
-    A score of None leaves the cell blank (Canvas then changes nothing).
-    Written to a temporary file and renamed, so a crash never leaves half a file.
-    """
-    path = Path(path)
-    column = assignment_column.strip()
-    if not column or _CANVAS_RESERVED.match(column):
-        raise ValueError(f"assignment column {assignment_column!r}: Canvas would not read this as an assignment; "
-                         "use the assignment's name and Canvas id, e.g. 'A1 (1234)'")
-    lines = [[*CANVAS_IMPORT_COLUMNS, column],
-             ["    Points Possible", "", "", "", "", _score_text(points_possible)]]
-    seen: set[str] = set()
-    for entry, student_id, score in rows:
-        if student_id in seen:
-            raise ValueError(f"student {student_id!r} appears twice; give one final score per student")
-        seen.add(student_id)
-        if entry:
-            # A student id that is only the login or Canvas id (a Canvas export without
-            # SIS ids) is not an SIS User ID; its own column carries it already.
-            sis_user_id = "" if entry.student_id in (entry.sis_login, entry.canvas_id) else entry.student_id
-            lines.append([_cell(entry.name or entry.student_id), entry.canvas_id,
-                          sis_user_id, entry.sis_login, entry.section, _score_text(score)])
-        else:
-            lines.append([_cell(student_id), "", "", "", "", _score_text(score)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(lines)
-    os.replace(tmp, path)

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from autograder.errors import SpecError
 from autograder.late import LatePolicy
-
 
 VISIBILITIES = ("visible", "hidden", "after_published", "after_due_date")
 
@@ -33,9 +33,6 @@ class Limits:
     disk_mb: int = 2048
     output_chars: int = 20_000
     startup_timeout: float = 60.0
-    #: Threads for the kernel's numerical libraries (TensorFlow, BLAS); 0 leaves them as many as cores.
-    #: Not a spec key: a batch sets it to cores / workers, so that parallel kernels do not fight over cores.
-    threads: int = 0
     #: Modules imported in a fresh kernel before the submission runs (the spec's ``preload``), so that a
     #: batch can start the next kernel while the current submission is judged.
     preload: tuple[str, ...] = ()
@@ -53,16 +50,10 @@ class SpeedPolicy:
     retry_within: float = 0.5  # only a miss within this fraction of the threshold is measured again
 
 
-class SpecError(ValueError):
-    """A spec that cannot be used; the message names the file and the key."""
-
-    def __init__(self, file: Path | str, key: str, problem: str):
-        self.file, self.key, self.problem = str(file), key, problem
-        super().__init__(f"{file}: {key}: {problem}")
-
-
 @dataclasses.dataclass(frozen=True)
 class Question:
+    """One question of the spec: its points, thresholds, visibility and policies."""
+
     name: str
     title: str
     points: float
@@ -73,14 +64,38 @@ class Question:
     deterministic: bool = False
 
     def threshold(self, key: str, spec_file: str = "assignment.yaml") -> Any:
+        """The threshold ``key`` as the spec holds it; ``SpecError`` (naming the key) when it is missing."""
         if key not in self.thresholds:
             raise SpecError(spec_file, f"questions.{self.name}.thresholds.{key}",
                             "missing: a hidden test asks for it; add it to the spec")
         return self.thresholds[key]
 
+    def number(self, key: str, spec_file: str = "assignment.yaml") -> float:
+        """A numeric threshold as a float; ``SpecError`` when it is missing or not a number."""
+        return float(self._typed_threshold(key, spec_file, (int, float), "a number such as 0.9"))
+
+    def integer(self, key: str, spec_file: str = "assignment.yaml") -> int:
+        """A whole-number threshold; ``SpecError`` when it is missing or not a whole number."""
+        return int(self._typed_threshold(key, spec_file, (int,), "a whole number such as 200000"))
+
+    def integers(self, key: str, spec_file: str = "assignment.yaml") -> list[int]:
+        """A list of whole numbers (e.g. seeds); ``SpecError`` when it is missing or anything else."""
+        value = self.threshold(key, spec_file)
+        if not isinstance(value, list) or not value or any(isinstance(v, bool) or not isinstance(v, int)
+                                                            for v in value):
+            raise SpecError(spec_file, f"questions.{self.name}.thresholds.{key}",
+                            f"expected a list of whole numbers such as [0, 1, 2], got {value!r}")
+        return list(value)
+
+    def _typed_threshold(self, key: str, spec_file: str, kinds: tuple[type, ...], example: str) -> Any:
+        value = self.threshold(key, spec_file)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise SpecError(spec_file, f"questions.{self.name}.thresholds.{key}", f"expected {example}, got {value!r}")
+        return value
+
 
 #: How a data file beside the notebook is made: generator name -> its keyword arguments (name: type).
-FILE_MAKERS = {
+FILE_MAKERS: dict[str, dict[str, type]] = {
     "synthetic_higgs": {"rows": int, "seed": int},
     "copy": {"path": str},
     "face_pose": {"per_class": int, "size": int, "seed": int},
@@ -89,7 +104,7 @@ FILE_MAKERS = {
 #: Makers that write a folder tree at the file's name (``NAME/<class>/NNNNN.png``), not one file.
 FOLDER_MAKERS = frozenset({"face_pose", "digits_folder"})
 #: Bounds on makers' numeric arguments: (maker, argument) -> (lowest, highest or None).
-FILE_ARG_BOUNDS = {
+FILE_ARG_BOUNDS: dict[tuple[str, str], tuple[int | None, int | None]] = {
     ("synthetic_higgs", "rows"): (1, None),
     ("face_pose", "per_class"): (1, None),
     ("face_pose", "size"): (8, 512),
@@ -116,6 +131,8 @@ class DataFile:
 
 @dataclasses.dataclass(frozen=True)
 class Assignment:
+    """A loaded, checked ``assignment.yaml``: questions, limits, policies, data files."""
+
     id: str
     title: str
     notebook: str
@@ -171,10 +188,40 @@ def _typed(value: Any, kind: type | tuple, file: Path, key: str) -> Any:
     return value
 
 
+_TOP_KEYS = ("assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "late", "preload",
+             "files", "speed_policy")
+_QUESTION_KEYS = ("title", "points", "thresholds", "visibility", "gpu_only", "deterministic")
+
+
 def load(path: Path | str) -> Assignment:
-    """Load an assignment from its folder (or its assignment.yaml)."""
+    """Load an assignment from its folder (or its assignment.yaml).
+
+    Raises ``SpecError`` naming the file, the key and what is wrong for anything that is not a usable spec.
+    """
     path = Path(path)
     file = path if path.suffix in (".yaml", ".yml") else path / "assignment.yaml"
+    raw = _read_yaml(file)
+    ident = _require(raw, "assignment", str, file, "")
+    if ident != file.parent.name:
+        raise SpecError(file, "assignment", f"{ident!r} does not match its folder name {file.parent.name!r}")
+    notebook = _typed(raw.get("notebook", f"{ident}.ipynb"), str, file, "notebook")
+    if not notebook.endswith(".ipynb") or "/" in notebook:
+        raise SpecError(file, "notebook", f"{notebook!r} must be a plain file name ending in .ipynb")
+    return Assignment(
+        id=ident,
+        title=_typed(raw.get("title", ident), str, file, "title"),
+        notebook=notebook,
+        questions=_questions(_require(raw, "questions", dict, file, ""), file),
+        limits=_limits(raw.get("limits", {}), raw.get("preload", []), file),
+        root=file.parent,
+        show_hidden_tests=bool(_typed(raw.get("show_hidden_tests", False), bool, file, "show_hidden_tests")),
+        late=_late(raw["late"], file) if "late" in raw else None,
+        files=_files(raw.get("files", {}), file, notebook),
+        speed_policy=_speed_policy(raw.get("speed_policy", {}), file),
+    )
+
+
+def _read_yaml(file: Path) -> dict:
     if not file.exists():
         raise SpecError(file, "(file)", "not found; an assignment folder needs an assignment.yaml")
     try:
@@ -185,22 +232,16 @@ def load(path: Path | str) -> Assignment:
         raise SpecError(file, where, f"not valid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(raw, dict):
         raise SpecError(file, "(top level)", "expected a mapping of keys such as assignment, questions, limits")
-    known = {"assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "late", "preload",
-             "files", "speed_policy"}
     for key in raw:
-        if key not in known:
-            raise SpecError(file, str(key), f"unknown key; expected one of {sorted(known)}")
+        if key not in _TOP_KEYS:
+            raise SpecError(file, str(key), f"unknown key; expected one of {sorted(_TOP_KEYS)}")
+    return raw
 
-    ident = _require(raw, "assignment", str, file, "")
-    if ident != file.parent.name:
-        raise SpecError(file, "assignment", f"{ident!r} does not match its folder name {file.parent.name!r}")
-    notebook = _typed(raw.get("notebook", f"{ident}.ipynb"), str, file, "notebook")
-    if not notebook.endswith(".ipynb") or "/" in notebook:
-        raise SpecError(file, "notebook", f"{notebook!r} must be a plain file name ending in .ipynb")
 
-    limits_raw = _typed(raw.get("limits", {}), dict, file, "limits")
-    limit_args = {}
-    for key, value in limits_raw.items():
+def _limits(raw: Any, preload: Any, file: Path) -> Limits:
+    """``limits: {cell_timeout_s: 120, ...}`` and ``preload: [...]`` as one kernel's ``Limits``."""
+    limit_args: dict[str, Any] = {}
+    for key, value in _typed(raw, dict, file, "limits").items():
         if key in _LIMIT_FLAGS:
             limit_args[_LIMIT_FLAGS[key]] = _typed(value, bool, file, f"limits.{key}")
             continue
@@ -211,51 +252,41 @@ def load(path: Path | str) -> Assignment:
         if value <= 0:
             raise SpecError(file, f"limits.{key}", f"must be positive, got {value}")
         limit_args[_LIMIT_KEYS[key]] = value
-    limit_args["preload"] = _preload(raw.get("preload", []), file)
+    return Limits(**limit_args, preload=_preload(preload, file))
 
-    questions_raw = _require(raw, "questions", dict, file, "")
-    if not questions_raw:
+
+def _questions(raw: dict, file: Path) -> dict[str, Question]:
+    if not raw:
         raise SpecError(file, "questions", "no questions")
-    questions = {}
-    for name, q in questions_raw.items():
-        where = f"questions.{name}."
-        if not isinstance(name, str) or not name.isidentifier():
-            raise SpecError(file, f"questions.{name}", "a question name must be an identifier such as q1")
-        _typed(q, dict, file, f"questions.{name}")
-        for key in q:
-            if key not in {"title", "points", "thresholds", "visibility", "gpu_only", "deterministic"}:
-                raise SpecError(file, f"{where}{key}", "unknown key; expected title, points, thresholds, visibility, "
-                                                       "gpu_only, deterministic")
-        points = _require(q, "points", (int, float), file, where)
-        if points < 0:
-            raise SpecError(file, f"{where}points", f"must not be negative, got {points}")
-        visibility = _typed(q.get("visibility", "visible"), str, file, f"{where}visibility")
-        if visibility not in VISIBILITIES:
-            raise SpecError(file, f"{where}visibility", f"{visibility!r} is not one of {VISIBILITIES}")
-        questions[name] = Question(
-            name=name,
-            title=_typed(q.get("title", name), str, file, f"{where}title"),
-            points=float(points),
-            thresholds=dict(_typed(q.get("thresholds", {}), dict, file, f"{where}thresholds")),
-            visibility=visibility,
-            gpu_only=bool(_typed(q.get("gpu_only", False), bool, file, f"{where}gpu_only")),
-            deterministic=bool(_typed(q.get("deterministic", False), bool, file, f"{where}deterministic")),
-        )
-        for key in ("attempts", "retry_within"):  # a question's own speed policy, checked as the spec's is
-            if key in questions[name].thresholds:
-                _speed_value(questions[name].thresholds[key], key, file, f"{where}thresholds.{key}")
+    return {name: _question(name, q, file) for name, q in raw.items()}
 
-    return Assignment(
-        id=ident,
-        title=_typed(raw.get("title", ident), str, file, "title"),
-        notebook=notebook,
-        questions=questions,
-        limits=Limits(**limit_args),
-        root=file.parent,
-        show_hidden_tests=bool(_typed(raw.get("show_hidden_tests", False), bool, file, "show_hidden_tests")),
-        late=_late(raw["late"], file) if "late" in raw else None,
-        files=_files(raw.get("files", {}), file, notebook),
-        speed_policy=_speed_policy(raw.get("speed_policy", {}), file),
+
+def _question(name: Any, q: Any, file: Path) -> Question:
+    where = f"questions.{name}."
+    if not isinstance(name, str) or not name.isidentifier():
+        raise SpecError(file, f"questions.{name}", "a question name must be an identifier such as q1")
+    _typed(q, dict, file, f"questions.{name}")
+    for key in q:
+        if key not in _QUESTION_KEYS:
+            raise SpecError(file, f"{where}{key}", f"unknown key; expected {', '.join(_QUESTION_KEYS)}")
+    points = _require(q, "points", (int, float), file, where)
+    if points < 0:
+        raise SpecError(file, f"{where}points", f"must not be negative, got {points}")
+    visibility = _typed(q.get("visibility", "visible"), str, file, f"{where}visibility")
+    if visibility not in VISIBILITIES:
+        raise SpecError(file, f"{where}visibility", f"{visibility!r} is not one of {VISIBILITIES}")
+    thresholds = dict(_typed(q.get("thresholds", {}), dict, file, f"{where}thresholds"))
+    for key in ("attempts", "retry_within"):  # a question's own speed policy, checked as the spec's is
+        if key in thresholds:
+            _speed_value(thresholds[key], key, file, f"{where}thresholds.{key}")
+    return Question(
+        name=name,
+        title=_typed(q.get("title", name), str, file, f"{where}title"),
+        points=float(points),
+        thresholds=thresholds,
+        visibility=visibility,
+        gpu_only=bool(_typed(q.get("gpu_only", False), bool, file, f"{where}gpu_only")),
+        deterministic=bool(_typed(q.get("deterministic", False), bool, file, f"{where}deterministic")),
     )
 
 
@@ -295,8 +326,8 @@ def _files(raw: Any, file: Path, notebook: str) -> tuple[DataFile, ...]:
             raise SpecError(file, key, "a file name must be a plain name (no folders, not hidden, not the notebook)")
         _typed(how, dict, file, key)
         if len(how) != 1 or next(iter(how)) not in FILE_MAKERS:
-            raise SpecError(file, key, f"give exactly one of {sorted(FILE_MAKERS)}, e.g. "
-                                       "{synthetic_higgs: {rows: 10000, seed: 0}} or {copy: {path: /data/HIGGS.csv.gz}}")
+            raise SpecError(file, key, f"give exactly one of {sorted(FILE_MAKERS)}, e.g. {{synthetic_higgs: "
+                                       "{rows: 10000, seed: 0}} or {copy: {path: /data/HIGGS.csv.gz}}")
         maker, params = next(iter(how.items()))
         _typed(params, dict, file, f"{key}.{maker}")
         wanted = FILE_MAKERS[maker]

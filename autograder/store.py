@@ -8,13 +8,13 @@ whether a stored result is still current.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import sqlite3
 from pathlib import Path
 
-from autograder.results import GradingResult
+from autograder.errors import StoreError
+from autograder.results import GradingResult, ResultStatus
 
 SCHEMA = """
 create table if not exists results (
@@ -41,6 +41,7 @@ create table if not exists meta (
 
 
 def file_hash(path: Path) -> str:
+    """The sha256 of a file's bytes, as hex: whether a stored result is still current."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -48,11 +49,9 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-class StoreError(OSError):
-    """The gradebook store could not be written: a full disk, a read-only folder, an I/O error."""
-
-
 class Store:
+    """The gradebook store of one results folder (SQLite); each write is one transaction, ``StoreError`` if it fails."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +72,7 @@ class Store:
     def current(self, student: str, sha256: str) -> bool:
         """Whether a finished result for this very file is stored (errors are graded again)."""
         row = self.db.execute("select sha256, status from results where student = ?", (student,)).fetchone()
-        return row is not None and row[0] == sha256 and row[1] in ("graded", "rejected")
+        return row is not None and row[0] == sha256 and row[1] in (ResultStatus.GRADED, ResultStatus.REJECTED)
 
     @contextlib.contextmanager
     def _writing(self, what: str):
@@ -117,22 +116,3 @@ class Store:
     def results(self) -> list[GradingResult]:
         rows = self.db.execute("select result from results order by student").fetchall()
         return [GradingResult.from_dict(json.loads(r[0])) for r in rows]
-
-
-def write_gradebook(results: list[GradingResult], path: Path) -> Path:
-    """gradebook.csv: a row per student, a column per question, then the raw score, late penalty and total."""
-    questions = sorted({q.name for r in results for q in r.questions}, key=lambda n: (len(n), n))
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["student", "name", *questions, "raw", "late_penalty", "total", "possible", "percent",
-                      "status", "submitted_at"])
-        for r in sorted(results, key=lambda r: r.student):
-            scores = {q.name: q.score for q in r.questions}
-            percent = round(100 * r.final_score / r.possible, 2) if r.possible else 0.0
-            submitted = (r.late or {}).get("submitted_at") or r.submitted_at or ""
-            out.writerow([r.student, r.identity.get("name", ""), *(f"{scores.get(q, 0):g}" for q in questions),
-                          f"{r.score:g}", f"{r.penalty:g}", f"{r.final_score:g}", f"{r.possible:g}", percent,
-                          r.status, submitted])
-    tmp.replace(path)
-    return path

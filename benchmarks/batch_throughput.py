@@ -16,6 +16,7 @@ memory of each worker process together with its sandboxed kernels (and, apart,
 the batch's zygote that forks them).
 
     .venv/bin/python benchmarks/batch_throughput.py [--count 20]
+    .venv/bin/python benchmarks/batch_throughput.py --against /tmp/before [--rounds 2]   # two revisions
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import itertools
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,13 +72,13 @@ class PeakMemory:
         children = top.children()
         # Grading processes are spawned by multiprocessing (one worker grades in the batch itself).
         workers = [c for c in children if "spawn_main" in _cmd(c)] or [top]
-        zygotes = [c for c in children if "autograder.zygote" in _cmd(c)]
+        zygotes = [c for c in children if "zygote" in _cmd(c)]
         kernels = [k for z in zygotes for k in z.children(recursive=True)]
         for zygote in zygotes:
             self.zygote_peak = max(self.zygote_peak, _rss(zygote))
         for worker in workers:
             # The worker with its jails (the zygote and its kernels aside: they are counted by jail).
-            tree = [p for p in [worker, *worker.children(recursive=True)] if "autograder.zygote" not in _cmd(p)]
+            tree = [p for p in [worker, *worker.children(recursive=True)] if "zygote" not in _cmd(p)]
             jails = {_pid_namespace(p) for p in tree} - {None, _pid_namespace(top)}
             total = sum(_rss(p) for p in tree) + sum(_rss(k) for k in kernels if _pid_namespace(k) in jails)
             self.peaks[worker.pid] = max(self.peaks.get(worker.pid, 0), total)
@@ -110,10 +112,16 @@ def _pid_namespace(process: psutil.Process) -> str | None:
         return None
 
 
-def dlgrade(folder: Path, out: Path, *extra: str) -> tuple[float, dict[int, int], int]:
+def dlgrade(folder: Path, out: Path, *extra: str, tree: Path = ROOT) -> tuple[float, dict[int, int], int]:
+    """``dlgrade grade a1 FOLDER -o OUT`` with the code of ``tree`` (this checkout, or another revision's).
+
+    Another checkout runs with its own ``.venv`` (a copy of this one whose editable install points at it), so
+    that every process of its batch, the zygote included, imports its code.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", "a1", str(folder), "-o", str(out),
-                             "--quiet", *extra], cwd=ROOT)
+    python = tree / ".venv" / "bin" / "python" if tree != ROOT else Path(sys.executable)
+    proc = subprocess.Popen([str(python), "-m", "autograder.cli", "grade", "a1", str(folder), "-o", str(out),
+                             "--quiet", *extra], cwd=tree)
     memory = PeakMemory(proc.pid)
     code = proc.wait()
     peaks = memory.stop()
@@ -144,15 +152,22 @@ def otter_loop(folder: Path, zip_path: Path, tmp: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20, help="submissions in the class (default 20)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="instead: compare this checkout's batch with another revision's (a checkout with a "
+                             ".venv of its own), round after round in one run")
+    parser.add_argument("--rounds", type=int, default=2, help="with --against: batches per checkout (default 2)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp_name:
         tmp = Path(tmp_name)
         folder = tmp / "class"
         folder.mkdir()
-        for i, example in zip(range(args.count), itertools.cycle(MIX)):
+        for i, example in zip(range(args.count), itertools.cycle(MIX), strict=False):
             shutil.copy(EXAMPLES / f"{example}.ipynb", folder / f"student{i:02d}.ipynb")
         print(f"{args.count} submissions: " + ", ".join(f"{MIX.count(m) * args.count // len(MIX)}× {m}"
                                                          for m in MIX), flush=True)
+        if args.against:
+            compare(args.against.resolve(), folder, tmp, args.count, args.rounds)
+            return
 
         print("measuring the reference figures once ...", flush=True)
         calibrated = tmp / "calibrated"
@@ -182,13 +197,46 @@ def main() -> None:
             ("otter run loop", otter_seconds, otter_rate, cpu["otter"])]
     for name, seconds, rate, used in rows:
         print(f"{name:36} {seconds:8.0f} {rate:9.2f} {used / args.count:10.1f}")
-    print(f"\ndefault workers / 1 worker   = {per_minute['default'] / per_minute['one']:.2f}x  (goal >= 1.8x on 2 cores)")
+    print(f"\ndefault workers / 1 worker   = {per_minute['default'] / per_minute['one']:.2f}x  "
+          "(goal >= 1.8x on 2 cores)")
     print(f"default workers / otter loop = {per_minute['default'] / otter_rate:.2f}x  (goal >= 2.5x)")
     for name, (_, peaks, zygote) in runs.items():
         if peaks:
             print(f"peak memory per worker ({name}): " + ", ".join(f"{v / 2**20:.0f} MB" for v in peaks.values())
                   + "  (the grading process with its sandboxed kernels)"
                   + (f"; the batch's zygote {zygote / 2**20:.0f} MB, shared" if zygote else ""))
+
+
+def compare(other: Path, folder: Path, tmp: Path, count: int, rounds: int) -> None:
+    """This checkout's batch against ``other``'s on the same class, alternating; each its own reference figures."""
+    trees = {"this checkout": ROOT, f"{other}": other}
+    one = tmp / "one"
+    one.mkdir()
+    shutil.copy(EXAMPLES / "template.ipynb", one / "template.ipynb")
+    calibrated = {}
+    for name, tree in trees.items():
+        print(f"measuring the reference figures once with {name} ...", flush=True)
+        calibrated[name] = tmp / f"calibrated-{len(calibrated)}"
+        dlgrade(one, calibrated[name], tree=tree)
+    seconds: dict[str, list[float]] = {name: [] for name in trees}
+    cpu: dict[str, list[float]] = {name: [] for name in trees}
+    for r in range(rounds):
+        for i, (name, tree) in enumerate(trees.items()):
+            used: dict[str, float] = {}
+            with cpu_seconds(used, name):
+                wall, _, _ = dlgrade(folder, tmp / f"round{r}-{i}", "--calibration-from", str(calibrated[name]),
+                                     tree=tree)
+            seconds[name].append(wall)
+            cpu[name].append(used[name])
+            print(f"round {r + 1}, {name}: {wall:.0f} s, {used[name] / count:.1f} CPU s/submission", flush=True)
+    print(f"\n{'checkout':40} {'median s':>9} {'subs/min':>9} {'CPU s/sub':>10}")
+    rates = {}
+    for name in trees:
+        wall = statistics.median(seconds[name])
+        rates[name] = 60 * count / wall
+        print(f"{name:40} {wall:9.0f} {rates[name]:9.2f} {statistics.median(cpu[name]) / count:10.1f}")
+    this, that = list(trees)
+    print(f"\nthroughput, this checkout / {that} = {rates[this] / rates[that]:.3f}x")
 
 
 @contextlib.contextmanager
@@ -198,6 +246,7 @@ def cpu_seconds(into: dict[str, float], name: str):
     yield
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     into[name] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
 
 if __name__ == "__main__":
     main()

@@ -58,7 +58,8 @@ def main() -> None:
         layers = [keras.Input(x_f.shape[1:])]
         for filters in (16, 32, 64):
             layers += [keras.layers.Conv2D(filters, 3, padding="same", activation="relu"), keras.layers.MaxPooling2D()]
-        layers += [keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(5, activation="softmax")]
+        layers += [keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
+                   keras.layers.Dense(5, activation="softmax")]
         model = keras.Sequential(layers)
         model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
         model.fit(x_f, y_f, epochs=3, batch_size=64, verbose=0)
@@ -81,7 +82,8 @@ def main() -> None:
                 seconds, w = trained(build, deterministic)
                 times[deterministic].append(seconds)
                 weights[deterministic].append(w)
-        same = {d: all(np.array_equal(a, b) for a, b in zip(weights[d][0], weights[d][1])) for d in (False, True)}
+        same = {d: all(np.array_equal(a, b) for a, b in zip(weights[d][0], weights[d][1], strict=True))
+                for d in (False, True)}
         off, on = statistics.median(times[False]), statistics.median(times[True])
         print(f"{name:10} {off:8.2f} {on:8.2f} {on / off:7.2f}  {same[False]} / {same[True]}")
 

@@ -24,7 +24,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from autograder import hardware  # noqa: E402
-from autograder.sandbox import Limits, Sandbox, bubblewrap_status  # noqa: E402
+from autograder.sandbox.jail import bubblewrap_status  # noqa: E402
+from autograder.sandbox.kernel import Sandbox  # noqa: E402
+from autograder.spec import Limits  # noqa: E402
 
 FRAMEWORK_CODE = r'''
 import json, os, time
@@ -140,7 +142,8 @@ def main() -> None:
             result = inside(gpu)
         except Exception as e:  # report and go on: this script is a measurement
             result = {"error": f"{type(e).__name__}: {e}"}
-        print(f"inside the sandbox, GPU pass-through {'on' if gpu else 'off'}:", json.dumps(result, indent=1), flush=True)
+        print(f"inside the sandbox, GPU pass-through {'on' if gpu else 'off'}:", json.dumps(result, indent=1),
+              flush=True)
 
 
 if __name__ == "__main__":

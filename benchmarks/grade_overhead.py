@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from autograder import api, results  # noqa: E402
 from autograder.execute import NotebookRun  # noqa: E402
-from autograder.grade import place_notebook  # noqa: E402
-from autograder.sandbox import Sandbox  # noqa: E402
+from autograder.grading.steps import prepare_sandbox  # noqa: E402
+from autograder.sandbox.kernel import Sandbox  # noqa: E402
 
 
 def bare(notebook: Path) -> float:
@@ -52,7 +52,7 @@ def sandboxed(notebook: Path, limits) -> float:
     nb = nbformat.read(notebook, 4)
     start = time.perf_counter()
     with Sandbox(limits) as sb:
-        place_notebook(sb, nb, "a1.ipynb")
+        prepare_sandbox(sb, nb, "a1.ipynb")
         run = NotebookRun(nb, sb).run_all()
     assert not run.failed_cells(), run.failed_cells()
     return time.perf_counter() - start
@@ -93,7 +93,8 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"\nmedians over {args.rounds} rounds: " + ", ".join(f"{k} {v:.1f} s" for k, v in med.items()))
     print(f"sandboxed / bare = {med['sandboxed'] / med['bare']:.2f}x   (the sandbox's own overhead)")
-    print(f"graded / bare    = {med['graded'] / med['bare']:.2f}x   (everything: sandbox, public checks, hidden tests, reports)")
+    print(f"graded / bare    = {med['graded'] / med['bare']:.2f}x   "
+          "(everything: sandbox, public checks, hidden tests, reports)")
     rest = med["graded"] - med["sandboxed"] - med["hidden tests"]
     print(f"(graded - hidden tests) / bare = {(med['graded'] - med['hidden tests']) / med['bare']:.2f}x   "
           f"(the grader's own overhead: {rest:.1f} s for start-up, public checks and reports)")

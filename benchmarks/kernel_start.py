@@ -18,7 +18,10 @@ import os
 import statistics
 import time
 
-from autograder.sandbox import Limits, Sandbox, bubblewrap_status, close_zygotes, zygotes_enabled
+from autograder.sandbox.jail import bubblewrap_status
+from autograder.sandbox.kernel import Sandbox
+from autograder.sandbox.zygote import close_zygotes, zygotes_enabled
+from autograder.spec import Limits
 
 PRELOAD = ("numpy", "tensorflow", "otter")
 
@@ -32,7 +35,7 @@ def machine_cpu_seconds() -> float:
 
 def one(forked: bool, limits: Limits) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), machine_cpu_seconds()
-    with Sandbox(limits, isolate=True, zygote=forked) as sb:
+    with Sandbox(limits, isolate=True, zygote=forked, threads=1) as sb:
         assert (sb.zygote is not None) == forked
         sb.preload()
         run = sb.run("import tensorflow as tf\nprint(int(tf.reduce_sum(tf.ones((2, 2)))))")
@@ -46,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     if not bubblewrap_status()[0] or not zygotes_enabled():
         raise SystemExit("needs bubblewrap and root (and DLGRADE_ZYGOTE unset)")
-    limits = Limits(threads=1, preload=PRELOAD)
+    limits = Limits(preload=PRELOAD)
     print(f"{os.cpu_count()} cores; {args.kernels} kernels each way, one after another; preload {list(PRELOAD)}\n")
     # The zygote's own start: once per grading process, paid by its first kernel.
     first_wall, first_cpu = one(True, limits)

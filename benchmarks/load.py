@@ -43,7 +43,7 @@ MIX = {
 def write_class(folder: Path, count: int, template: Path) -> None:
     folder.mkdir()
     kinds = itertools.cycle([*MIX, "template"])
-    for i, kind in zip(range(count), kinds):
+    for i, kind in zip(range(count), kinds, strict=False):
         path = folder / f"s{i:03d}_{kind}.ipynb"
         if kind == "template":
             shutil.copy(template, path)

@@ -16,7 +16,6 @@ them kept busy (as another worker keeps it in a batch).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.util
 import subprocess
 import sys
@@ -29,11 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 from autograder import api  # noqa: E402
 from autograder.execute import NotebookRun  # noqa: E402
-from autograder.grade import place_notebook  # noqa: E402
-from autograder.judge import Calibration, Context, Handle  # noqa: E402
-from autograder.sandbox import Sandbox  # noqa: E402
+from autograder.grading.steps import prepare_sandbox  # noqa: E402
+from autograder.judge.calibration import Calibration  # noqa: E402
+from autograder.judge.context import Context  # noqa: E402
+from autograder.judge.handle import Handle  # noqa: E402
+from autograder.sandbox.kernel import Sandbox  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "assignments"))
 from make_examples import LOOP_LOADER  # noqa: E402  (the same mistake the a3 example submission makes)
 
 
@@ -41,7 +42,8 @@ def loaders_only(reference: nbformat.NotebookNode, loop: bool) -> nbformat.Noteb
     """The imports and the q1/q2 cells: what q7 needs, without the training the whole notebook does."""
     nb = nbformat.from_dict(reference)
     keep = [c for c in nb.cells if c.cell_type == "code"
-            and ("import tensorflow as tf" in c.source or "def image_files" in c.source or "def make_dataset" in c.source)]
+            and ("import tensorflow as tf" in c.source or "def image_files" in c.source
+                 or "def make_dataset" in c.source)]
     for cell in keep:
         if loop and "def make_dataset" in cell.source:
             assert LOOP_LOADER[0] in cell.source, "the reference's make_dataset changed; update LOOP_LOADER"
@@ -66,14 +68,14 @@ def main() -> None:
     print(f"a3 q7: {question.thresholds['images']} images of {question.thresholds['image_size']}x"
           f"{question.thresholds['image_size']}, best of {question.thresholds['repeats']} each; "
           f"threshold {need}x the naive loop")
-    print(f"{'loader':34} {'threads':>7} {'a core busy':>11}   {'speedup per trial':40} {'min':>5} {'max':>5}   verdict")
+    print(f"{'loader':34} {'threads':>7} {'a core busy':>11}   "
+          f"{'speedup per trial':40} {'min':>5} {'max':>5}   verdict")
     for name, loop in (("reference (parallel map, prefetch)", False), ("decoded in a Python loop", True)):
         nb = loaders_only(reference, loop)
         for threads in args.threads:
             for busy in (False, True):
-                limits = dataclasses.replace(bundle.spec.limits, threads=threads)
-                sandbox = Sandbox(limits)
-                place_notebook(sandbox, nb, bundle.spec.notebook)
+                sandbox = Sandbox(bundle.spec.limits, threads=threads)
+                prepare_sandbox(sandbox, nb, bundle.spec.notebook)
                 hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
                 try:
                     with sandbox:
@@ -92,7 +94,8 @@ def main() -> None:
                 verdict = ("passes always" if min(speedups) >= need else
                            "fails always" if max(speedups) < need else "UNDECIDED: depends on the machine's noise")
                 print(f"{name:34} {threads:7d} {'yes' if busy else 'no':>11}   "
-                      f"{str([round(s, 2) for s in speedups]):40} {min(speedups):5.2f} {max(speedups):5.2f}   {verdict}",
+                      f"{str([round(s, 2) for s in speedups]):40} "
+                      f"{min(speedups):5.2f} {max(speedups):5.2f}   {verdict}",
                       flush=True)
 
 

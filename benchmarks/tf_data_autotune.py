@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.sandbox import TF_DATA_DEFAULTS  # noqa: E402
+from autograder.sandbox.environment import TF_DATA_DEFAULTS  # noqa: E402
 
 CHILD = """
 import sys, time

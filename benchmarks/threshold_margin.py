@@ -33,23 +33,25 @@ sys.path.insert(0, str(ROOT))
 
 from autograder import api  # noqa: E402
 from autograder.execute import NotebookRun  # noqa: E402
-from autograder.grade import place_files, place_notebook  # noqa: E402
-from autograder.judge import Handle  # noqa: E402
-from autograder.sandbox import Sandbox  # noqa: E402
+from autograder.grading.steps import prepare_sandbox  # noqa: E402
+from autograder.judge.handle import Handle  # noqa: E402
+from autograder.sandbox.kernel import Sandbox  # noqa: E402
 
 # Weak networks: the training function's cell edited. Each is a mistake students make.
 WEAK = {
     "a2": {
         "tiny network (8 hidden units)": ('build_model(N_FEATURES, "medium", activation="relu")',
                                           'build_model(N_FEATURES, "tiny", activation="relu")'),
-        "too little data (4 batches, 1 epoch)": ("model.fit(train_ds, validation_data=val_ds, epochs=12, verbose=0)",
-                                                 "model.fit(train_ds.take(4), validation_data=val_ds, epochs=1, verbose=0)"),
+        "too little data (4 batches, 1 epoch)": (
+            "model.fit(train_ds, validation_data=val_ds, epochs=12, verbose=0)",
+            "model.fit(train_ds.take(4), validation_data=val_ds, epochs=1, verbose=0)"),
         "learning rate 1.0": ('make_optimizer("adam", 2e-3)', 'make_optimizer("adam", 1.0)'),
     },
     "a3": {
         "one conv block (16 filters) instead of three": (
             'keras.layers.Conv2D(32, 3, padding="same", activation="relu"),\n        keras.layers.MaxPooling2D(),\n'
-            '        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),\n        keras.layers.MaxPooling2D(),\n',
+            '        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),\n'
+            '        keras.layers.MaxPooling2D(),\n',
             ""),
         "two epochs": ("epochs=6, verbose=0)", "epochs=2, verbose=0)"),
         "one epoch": ("epochs=6, verbose=0)", "epochs=1, verbose=0)"),
@@ -90,8 +92,7 @@ def scores_of(notebook, bundle, q: Question, module, seeds: int) -> tuple[list[f
     thresholds = dict(bundle.spec.questions[q.name].thresholds)
     _, _, (x_eval, y_eval) = getattr(module, q.data)(thresholds)
     sandbox = Sandbox(bundle.spec.limits)
-    place_notebook(sandbox, notebook, bundle.spec.notebook)
-    place_files(sandbox, bundle.root)
+    prepare_sandbox(sandbox, notebook, bundle.spec.notebook, bundle.files_dir)
     with sandbox:
         sub = Handle(NotebookRun(notebook, sandbox).run_all(), call_timeout=600)
         scores, seconds = [], []

@@ -1,32 +1,33 @@
-"""Fixtures shared by the suite: the course root, a built a1, and graded example submissions."""
+"""Fixtures shared by the suite: the course root, a built a1, graded example submissions; the markers' skips.
+
+Markers (``pyproject.toml``): ``bwrap`` needs bubblewrap (skipped, saying why,
+where it cannot make a sandbox), ``kernel`` starts real kernels, ``training``
+trains TensorFlow models, ``slow`` takes more than a few seconds (the fast
+lane is ``pytest -m "not slow"``), ``gpu`` needs an NVIDIA GPU.
+"""
 
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-#: A small course for testing the grader itself: ``mini`` grades in seconds (see its assignment.yaml).
-COURSE = ROOT / "tests" / "course"
+from support import COURSE, ROOT, dlgrade
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The one place a missing sandbox or GPU skips tests, with the reason."""
+    from autograder import hardware
+    from autograder.sandbox.jail import bubblewrap_status
 
-
-def dlgrade(*args: str, cwd: Path = ROOT, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """The command as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    usable, why = bubblewrap_status()
+    no_bwrap = pytest.mark.skip(reason=f"no sandbox here: {why}")
+    no_gpu = pytest.mark.skip(reason="no NVIDIA GPU on this machine")
+    for item in items:
+        if "bwrap" in item.keywords and not usable:
+            item.add_marker(no_bwrap)
+        if "gpu" in item.keywords and not hardware.has_gpu():
+            item.add_marker(no_gpu)
 
 
 @pytest.fixture(scope="session")
@@ -84,16 +85,3 @@ def a2_expected():
 @pytest.fixture(scope="session")
 def a3_expected():
     return yaml.safe_load((ROOT / "assignments" / "a3" / "examples" / "expected.yaml").read_text())
-
-
-def assert_fails_exactly(result, expected) -> None:
-    """A graded example fails the hidden tests ``expected`` lists ("all": every one), and loses just their points."""
-    assert result.status == "graded" and result.isolation == "bubblewrap"
-    tests = [t for q in result.questions for t in q.tests]
-    failed = sorted(f"{t.question}/{t.name}" for t in tests if t.status != "passed")
-    if expected == "all":
-        assert len(failed) == len(tests), failed
-        assert result.score == 0
-    else:
-        assert failed == expected
-        assert result.score == result.possible - sum(t.max_points for t in tests if t.status != "passed")

@@ -8,8 +8,7 @@ import zipfile
 
 import nbformat
 import pytest
-
-from conftest import ROOT, dlgrade
+from support import ROOT, dlgrade
 
 
 @pytest.mark.parametrize("assignment", ["a1", "a2", "a3"])
@@ -36,6 +35,7 @@ def test_build_check_fails_on_a_stale_template(course_copy):
     assert "a1.ipynb: differs from a fresh build" in proc.stdout
 
 
+@pytest.mark.slow
 def test_build_is_deterministic_and_its_cache_changes_nothing(course_copy, tmp_path, monkeypatch):
     """A build with an empty cache runs otter assign; the next reuses its output; both equal what git holds."""
     cache = tmp_path / "cache"
@@ -61,6 +61,7 @@ def test_build_is_deterministic_and_its_cache_changes_nothing(course_copy, tmp_p
     assert b"A new sentence." in (course_copy / "student_template" / "a1" / "a1.ipynb").read_bytes()
 
 
+@pytest.mark.slow
 def test_a2_build_makes_its_data_files_for_students_and_the_grader(course_copy):
     proc = dlgrade("--root", str(course_copy), "build", "a2")
     assert proc.returncode == 0, proc.stderr
@@ -98,6 +99,7 @@ def test_a_bad_spec_is_named_by_file_and_key(course_copy):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_malformed_submission_is_recorded_not_fatal(tmp_path):
     bad = tmp_path / "broken.ipynb"
     bad.write_text("{ this is not json")

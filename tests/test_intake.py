@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from autograder import intake
-from autograder.intake import IntakeError
+from autograder.errors import IntakeError
 
 
 def notebook(tmp_path, name="a1.ipynb", source="x = 1"):

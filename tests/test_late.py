@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 
 from autograder.late import LateAssessment, LatePolicy, submission_time
-from autograder.roster import RosterEntry
 
 CEST = dt.timezone(dt.timedelta(hours=2))
 DEADLINE = dt.datetime(2026, 10, 2, 23, 59, tzinfo=CEST)
@@ -80,9 +79,7 @@ def test_submission_time_precedence():
     zip_time = after(hours=1)
     mtime = after(hours=2)
     roster_time = after(hours=-3)
-    with_time = RosterEntry("s1", submitted_at=roster_time)
-    without = RosterEntry("s1")
-    assert submission_time(with_time, zip_time, mtime) == (roster_time, "roster")
-    assert submission_time(without, zip_time, mtime) == (zip_time, "zip")
+    assert submission_time(roster_time, zip_time, mtime) == (roster_time, "roster")
+    assert submission_time(None, zip_time, mtime) == (zip_time, "zip")
     assert submission_time(None, None, mtime) == (mtime, "file")
     assert submission_time(None, None, None) == (None, "unknown")

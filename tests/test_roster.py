@@ -1,6 +1,5 @@
 """Canvas file names, rosters and the Canvas import CSV: the right student, or an error naming the row."""
 
-import csv
 import datetime as dt
 import textwrap
 from pathlib import Path
@@ -8,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from autograder import intake
-from autograder.roster import (LmsName, Roster, RosterEntry, RosterError, parse_lms_name, student_for,
-                               write_canvas_import)
-
+from autograder.errors import RosterError
+from autograder.roster import LmsName, Roster, RosterEntry, parse_lms_name, student_for
 
 # -- LMS file names -------------------------------------------------------------
 
@@ -180,34 +178,3 @@ def test_student_for_makes_roster_ids_safe_folder_names(tmp_path):
 
 
 # -- the Canvas import CSV ---------------------------------------------------------
-
-
-def read_csv(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.reader(f))
-
-
-def test_canvas_import(tmp_path):
-    roster = Roster.load(write(tmp_path, CANVAS_EXPORT))
-    jane, bob, ann, evil = roster.entries[:4]
-    out = tmp_path / "out" / "canvas.csv"
-    write_canvas_import([(jane, "s1001", 12.5), (bob, "bjones", 16.0), (ann, "12347", 0.333333),
-                         (evil, "s1004", None), (None, "smithjohn_111", 7.0)], out, "A1 (1234)", 16)
-    assert read_csv(out) == [
-        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "A1 (1234)"],
-        ["    Points Possible", "", "", "", "", "16"],
-        ["Smith, Jane", "12345", "s1001", "jsmith", "Section A", "12.5"],
-        ["Jones, Bob", "12346", "", "bjones", "Section B", "16"],  # the login is not an SIS User ID
-        ["Lee, Ann", "12347", "", "", "Section A", "0.33"],
-        ['="=Evil, Equals"', "12348", "s1004", "eevil", "Section A", ""],  # no score: Canvas leaves it
-        ["smithjohn_111", "", "", "", "", "7"],  # unmatched: Canvas asks the instructor
-    ]
-    assert [p.name for p in out.parent.iterdir()] == ["canvas.csv"]  # no temporary file left behind
-
-
-def test_canvas_import_rejects_what_canvas_would_misread(tmp_path):
-    with pytest.raises(ValueError, match="'Final Score'.*A1 \\(1234\\)"):
-        write_canvas_import([], tmp_path / "c.csv", "Final Score", 10)
-    with pytest.raises(ValueError, match="'s1' appears twice"):
-        write_canvas_import([(None, "s1", 1.0), (None, "s1", 2.0)], tmp_path / "c.csv", "A1", 10)
-    assert not (tmp_path / "c.csv").exists()

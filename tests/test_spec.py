@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from autograder import spec
-from autograder.judge import load_tests
-from autograder.spec import SpecError
+from autograder.errors import SpecError
+from autograder.judge.loader import load_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,8 @@ def test_a_good_spec_loads(tmp_path):
     ("assignment: a9\nquestions: {q1: {points: 1, deterministic: yes please}}\n", "questions.q1.deterministic",
      "expected bool"),
     ("assignment: a9\nquestions: {q1: {points: 1, visibility: secret}}\n", "questions.q1.visibility", "not one of"),
-    ("assignment: a9\nlimits: {cell_timeout_s: 0}\nquestions: {q1: {points: 1}}\n", "limits.cell_timeout_s", "positive"),
+    ("assignment: a9\nlimits: {cell_timeout_s: 0}\nquestions: {q1: {points: 1}}\n", "limits.cell_timeout_s",
+     "positive"),
     ("assignment: a9\nlimits: {gpu_hours: 3}\nquestions: {q1: {points: 1}}\n", "limits.gpu_hours", "unknown limit"),
     ("assignment: a9\nlimits: {tf_data_autotune: 1}\nquestions: {q1: {points: 1}}\n", "limits.tf_data_autotune",
      "expected bool"),
@@ -181,12 +182,14 @@ def test_hidden_file_that_fails_to_import(tmp_path):
 
 
 def test_gpu_only_questions_are_not_graded_without_a_gpu(tmp_path):
-    from autograder.judge import Calibration, judge
+    from autograder.judge.calibration import Calibration
+    from autograder.judge.runner import judge
 
     folder = write(tmp_path, "assignment: a9\nquestions:\n  q1: {points: 1, gpu_only: true}\n")
     (folder / "hidden").mkdir()
     (folder / "hidden" / "q1_x.py").write_text(
-        "from autograder.judge import test_case\n@test_case(points=1)\ndef fast_on_gpu(sub, ctx):\n    raise AssertionError('ran')\n")
+        "from autograder.judge import test_case\n@test_case(points=1)\ndef fast_on_gpu(sub, ctx):\n"
+        "    raise AssertionError('ran')\n")
     a = spec.load(folder)
     results, _ = judge(None, a, load_tests(a), gpu=False, calibration=Calibration())
     assert [(r.status, r.message) for r in results] == [("not_graded", "not graded on this machine: no GPU")]

@@ -1,7 +1,8 @@
 """The gradebook store: each result is kept the moment it is done; a rerun knows what is current."""
 
+from autograder.reports.exports import write_gradebook
 from autograder.results import GradingResult, QuestionResult
-from autograder.store import Store, file_hash, write_gradebook
+from autograder.store import Store, file_hash
 
 
 def result(student, score, status="graded"):

@@ -18,12 +18,14 @@ MAX_ID = 999
 
 
 def id_colour(i: int) -> np.ndarray:
+    """The RGB colour (uint8, shape (3,)) that names image ``i``; ValueError outside 0..999."""
     if not 0 <= i <= MAX_ID:
         raise ValueError(f"image ids run from 0 to {MAX_ID}; got {i}")
     return np.array([40 + 20 * (i % 10), 40 + 20 * (i // 10 % 10), 40 + 20 * (i // 100)], dtype=np.uint8)
 
 
 def id_image(i: int, size: int) -> np.ndarray:
+    """A ``size`` x ``size`` RGB image (uint8) of image ``i``'s colour."""
     return np.broadcast_to(id_colour(i), (size, size, 3)).copy()
 
 
@@ -39,8 +41,8 @@ def ids_of(x: np.ndarray) -> np.ndarray:
     return np.where(ok, ids, -1)
 
 
-def write_id_folder(root: Path, classes: dict[str, list[int]], size: int, jpeg: set[int] = frozenset(),
-                    grey: set[int] = frozenset()) -> dict[int, str]:
+def write_id_folder(root: Path, classes: dict[str, list[int]], size: int, jpeg: frozenset[int] | set[int] = frozenset(),
+                    grey: frozenset[int] | set[int] = frozenset()) -> dict[int, str]:
     """``root/<class>/img_<id>.png`` (``.jpg`` for ids in ``jpeg``, one grey level for ids in ``grey``).
 
     Classes are created in the order given, which need not be sorted; returns id -> class name.

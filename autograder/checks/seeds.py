@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import math
 import statistics
-from typing import Callable
+from collections.abc import Callable
 
-from autograder.judge import Context, Handle, NotGraded, median_verdict
+from autograder.errors import NotGraded
+from autograder.judge.context import Context
+from autograder.judge.handle import Handle
+
+
+def median_verdict(known: list[float], k: int, passes: Callable[[float], bool]) -> bool | None:
+    """The verdict on the median of ``k`` measurements if the ``known`` first ones already decide it.
+
+    ``passes`` must be monotone (``x >= t`` or ``x <= t``). The rest may turn
+    out anything, so the verdict is decided when the median passes even with
+    every missing value at its worst, or fails even with every one at its
+    best. A judge that stops there gives exactly the score that all ``k``
+    would have given, for less work. None: measure another one.
+    """
+    missing = k - len(known)
+    if missing <= 0:
+        return passes(statistics.median(known))
+    low = passes(statistics.median([*known, *[-math.inf] * missing]))
+    high = passes(statistics.median([*known, *[math.inf] * missing]))
+    return low if low == high else None
 
 
 def train_over_seeds(ctx: Context, train: Callable[[int], tuple[float, float]], score_key: str,
-                     higher_is_better: bool = True, reference_key: str | None = None) -> tuple[list[float], list[float]]:
+                     higher_is_better: bool = True,
+                     reference_key: str | None = None) -> tuple[list[float], list[float]]:
     """``train(seed) -> (score, seconds)`` for the spec's ``seeds``, in order; the scores and seconds so far.
 
     Stops as soon as the median score's verdict against the threshold
@@ -19,8 +40,8 @@ def train_over_seeds(ctx: Context, train: Callable[[int], tuple[float, float]], 
     Without the reference figure (the time check is then not graded) only
     the score decides.
     """
-    seeds = ctx.threshold("seeds")
-    threshold = ctx.threshold(score_key)
+    seeds = ctx.integers("seeds")
+    threshold = ctx.number(score_key)
     reference = None
     if reference_key is not None:
         try:
@@ -35,7 +56,7 @@ def train_over_seeds(ctx: Context, train: Callable[[int], tuple[float, float]], 
         good = median_verdict(scores, len(seeds), (lambda s: s >= threshold) if higher_is_better
                               else (lambda s: s <= threshold))
         fast = True if reference is None else median_verdict(
-            seconds, len(seeds), lambda s: s / reference <= ctx.threshold("max_time_ratio"))
+            seconds, len(seeds), lambda s: s / reference <= ctx.number("max_time_ratio"))
         if good is not None and fast is not None:
             break
     return scores, seconds
@@ -43,7 +64,7 @@ def train_over_seeds(ctx: Context, train: Callable[[int], tuple[float, float]], 
 
 def seeds_note(ctx: Context, trained: int) -> str:
     """Which seeds ran, for the feedback: 'seeds [0, 1] (the other 1 of [0, 1, 2] could not change ...)'."""
-    seeds = ctx.threshold("seeds")
+    seeds = ctx.integers("seeds")
     used = seeds[:trained]
     if len(used) == len(seeds):
         return f"seeds {used}"
@@ -60,7 +81,10 @@ def judge_training_time(ctx: Context, seconds: list[float], reference_key: str) 
     ctx.speed("training time over the reference solution's", lambda attempt: median / reference, "max_time_ratio",
               at_most=True, attempts=1)
 
-def kernel_datasets(handle: Handle, train: tuple, val: tuple, batch_size: int, seed: int):
-    """The judge's training and validation arrays as ``tf.data`` pipelines built in the kernel (training shuffled by ``seed``)."""
+def kernel_datasets(handle: Handle, train: tuple, val: tuple, batch_size: int, seed: int) -> tuple:
+    """The judge's training and validation arrays as ``tf.data`` pipelines built in the kernel.
+
+    The training pipeline is shuffled by ``seed``; both come back as ``Remote``s.
+    """
     return (handle.make("dataset", x=train[0], y=train[1], batch_size=batch_size, shuffle_seed=seed),
             handle.make("dataset", x=val[0], y=val[1], batch_size=batch_size))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.judge import Handle, Remote
+from autograder.judge.handle import Handle
+from autograder.judge.wire import Remote
 
 
 def _describe(value) -> str:

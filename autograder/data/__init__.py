@@ -16,12 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.errors import DataUnavailable
+
 #: The judge's split of the digits: the first rows train, the tail is held out.
 DIGITS_TRAIN_ROWS = 1400
-
-
-class DataUnavailable(RuntimeError):
-    """A data set that is not on this machine and cannot be fetched; says where to get it."""
 
 
 def load_digits(train_rows: int = DIGITS_TRAIN_ROWS):
@@ -53,6 +51,7 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 def keras_cache() -> Path:
+    """Where Keras keeps downloaded datasets: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``."""
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets"
 
 

@@ -112,6 +112,7 @@ def encode_png(image: np.ndarray) -> bytes:
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
+    """An image (uint8, grey or RGB) as JPEG bytes."""
     from PIL import Image
 
     buf = io.BytesIO()
@@ -127,7 +128,7 @@ def write_image_folder(root: Path, images: np.ndarray, labels: np.ndarray, class
     for name in class_names:
         (root / name).mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, (image, label) in enumerate(zip(images, labels)):
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
         stem = names[i] if names else f"{i:05d}"
         path = root / class_names[int(label)] / f"{stem}.{fmt}"
         path.write_bytes(encode(image))

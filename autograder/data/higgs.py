@@ -28,6 +28,7 @@ from typing import Iterator
 import numpy as np
 
 from autograder.data import DataUnavailable
+from autograder.errors import HiggsFormatError
 
 LOW_LEVEL = (
     "lepton_pT", "lepton_eta", "lepton_phi", "missing_energy_magnitude", "missing_energy_phi",
@@ -41,10 +42,6 @@ FEATURE_SETS = {"all": FEATURES, "low": LOW_LEVEL, "high": HIGH_LEVEL}
 WHERE_TO_GET = ("the UCI Machine Learning Repository, https://archive.ics.uci.edu/dataset/280/higgs "
                 "(HIGGS.csv.gz, 2.6 GB); or make a stand-in with "
                 "autograder.data.higgs.write_synthetic_higgs(path, n_rows)")
-
-
-class HiggsFormatError(ValueError):
-    """A file that is not in the HIGGS layout; the message names the file and the line."""
 
 
 # -- reading --------------------------------------------------------------------
@@ -95,8 +92,9 @@ def iter_higgs(path: Path | str, n_rows: int | None = None, features="all",
                     f"{path}: the gzip data is cut off or damaged after line {done} ({e}); a truncated download? "
                     f"The full HIGGS.csv.gz is 2.6 GB; get it again from {WHERE_TO_GET}") from None
             except UnicodeDecodeError as e:
-                raise HiggsFormatError(f"{path}: not a text CSV after line {done} (byte {e.object[e.start:e.start + 1]!r}"
-                                       f"); HIGGS rows are numbers separated by commas") from None
+                byte = e.object[e.start:e.start + 1]
+                raise HiggsFormatError(f"{path}: not a text CSV after line {done} (byte {byte!r}); "
+                                       "HIGGS rows are numbers separated by commas") from None
             if not lines:
                 break
             table = _parse(lines, path, done)
@@ -122,7 +120,7 @@ def _parse(lines: list[str], path: Path, first: int) -> np.ndarray:
             raise HiggsFormatError(
                 f"{path}: line {number}: expected {len(COLUMNS)} comma-separated numbers (the label, then 28 "
                 f"features), found {len(fields)}{cut}: {line[:80]!r}")
-        for name, field in zip(COLUMNS, fields):
+        for name, field in zip(COLUMNS, fields, strict=True):
             try:
                 value = float(field)
             except ValueError:

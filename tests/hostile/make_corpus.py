@@ -332,14 +332,14 @@ np.allclose = lambda *a, **k: True
 np.isclose = lambda a, b, *args, **k: np.ones(np.shape(a), bool)
 np.array_equal = lambda *a, **k: True
 '''], graded(4.0, ["q1/scales_every_element"])),
-    "patch_tensor_numpy": ("a model with no weights of ones behind a patched tf.Tensor.numpy and np.asarray", [MODEL.replace(
-        'kernel_initializer="ones"', 'kernel_initializer="zeros"'), '''
+    "patch_tensor_numpy": ("a model with no weights of ones behind a patched tf.Tensor.numpy and np.asarray", [
+        MODEL.replace('kernel_initializer="ones"', 'kernel_initializer="zeros"'), '''
 import tensorflow as tf
 real_numpy = tf.Tensor.numpy
 tf.Tensor.numpy = lambda self: np.ones_like(real_numpy(self))
 real_asarray = np.asarray
-np.asarray = lambda a, *args, **k: np.ones_like(real_asarray(a, *args, **k)) if hasattr(a, "numpy") else real_asarray(a, *args, **k)
-'''], graded(6.0, ["q2/starts_as_the_sum_of_its_inputs"], model=True)),
+np.asarray = lambda a, *args, **k: np.ones_like(real_asarray(a, *args, **k)) if hasattr(a, "numpy") '''
+        "else real_asarray(a, *args, **k)\n"], graded(6.0, ["q2/starts_as_the_sum_of_its_inputs"], model=True)),
     "patch_model_predict": ("a model that ignores its weights behind a patched keras.Model.predict", [MODEL, '''
 from tensorflow import keras
 keras.Model.predict = lambda self, x, **k: np.asarray(x).sum(axis=1, keepdims=True)

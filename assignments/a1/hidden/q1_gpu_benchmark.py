@@ -15,7 +15,7 @@ def _operands(ctx, shapes):
 def matmul_products_are_correct(sub, ctx):
     for a, b in _operands(ctx, [((37, 53), (53, 29)), ((64, 64), (64, 64)), ((1, 7), (7, 1))]):
         want = a.astype("float64") @ b.astype("float64")
-        scale = ctx.threshold("atol") * np.sqrt(a.shape[1])
+        scale = ctx.number("atol") * np.sqrt(a.shape[1])
         for name in ("matmul_numpy", "matmul_tf"):
             got = array(sub.call(name, a, b), f"{name}({a.shape} @ {b.shape})", want.shape)
             assert np.allclose(got, want, atol=scale), f"{name} gives a wrong product for {a.shape} @ {b.shape}"
@@ -45,19 +45,19 @@ def time_call_waits_for_the_result(sub, ctx):
 
 @test_case(points=1, hint="matmul_tf should use TensorFlow's own matmul on tensors, without copying through NumPy")
 def matmul_tf_speed(sub, ctx):
-    repeats = int(ctx.threshold("repeats"))
+    repeats = ctx.integer("repeats")
 
     def correct(a, b):
         # Timing only counts for a matmul_tf that computes the product.
         got = array(sub.call("matmul_tf", a, b), "matmul_tf", (a.shape[0], b.shape[1]))
         want = a.astype("float64") @ b.astype("float64")
-        assert np.allclose(got, want, atol=ctx.threshold("atol") * np.sqrt(a.shape[1]) * 10), (
+        assert np.allclose(got, want, atol=ctx.number("atol") * np.sqrt(a.shape[1]) * 10), (
             f"matmul_tf gives a wrong product at n={a.shape[0]}; its speed cannot count")
 
     if ctx.gpu:
         if not any("GPU" in d for d in sub.devices()):
             raise NotGraded("a GPU is present but TensorFlow in the sandbox does not see it")
-        n = int(ctx.threshold("gpu_n"))
+        n = ctx.integer("gpu_n")
         a, b = _operands(ctx, [((n, n), (n, n))])[0]
         correct(a, b)
         def speedup(attempt):
@@ -68,7 +68,7 @@ def matmul_tf_speed(sub, ctx):
 
         ctx.speed(f"on the GPU, matmul_tf's speedup over NumPy at n={n}", speedup, "gpu_min_speedup")
         return
-    n = int(ctx.threshold("cpu_n"))
+    n = ctx.integer("cpu_n")
     a, b = _operands(ctx, [((n, n), (n, n))])[0]
     correct(a, b)
     # On a shared CPU another grader's training can land on either side of the

@@ -15,7 +15,8 @@ def _element_loop(a, x, y):
 
 def _data(ctx, n):
     rng = ctx.rng(f"saxpy{n}")
-    return np.float32(rng.uniform(-3, 3)), rng.standard_normal(n).astype("float32"), rng.standard_normal(n).astype("float32")
+    return (np.float32(rng.uniform(-3, 3)), rng.standard_normal(n).astype("float32"),
+            rng.standard_normal(n).astype("float32"))
 
 
 @test_case(points=1, hint="saxpy(a, x, y)[i] is a * x[i] + y[i] for every i, the last one included")
@@ -25,19 +26,19 @@ def saxpy_both_correct(sub, ctx):
         want = a.astype("float64") * x + y
         for name in ("saxpy_serial", "saxpy_vectorized"):
             got = array(sub.call(name, a, x, y), f"{name} for n={n}", want.shape)
-            bad = np.flatnonzero(~np.isclose(got, want, rtol=ctx.threshold("rtol"), atol=1e-5))
+            bad = np.flatnonzero(~np.isclose(got, want, rtol=ctx.number("rtol"), atol=1e-5))
             assert not len(bad), f"{name} is wrong at {len(bad)} of {n} elements (first at index {bad[0]})"
 
 
 @test_case(points=1, hint="the vectorised version should be a few TensorFlow operations on whole tensors")
 def vectorized_is_faster_than_serial(sub, ctx):
-    n = int(ctx.threshold("n"))
+    n = ctx.integer("n")
     a, x, y = _data(ctx, n)
     want = a.astype("float64") * x + y
     # Speed only counts for a vectorised version that computes saxpy (the
     # serial one's correctness is the other test's business).
     got = array(sub.call("saxpy_vectorized", a, x, y), f"saxpy_vectorized for n={n}", want.shape)
-    assert np.allclose(got, want, rtol=ctx.threshold("rtol"), atol=1e-5), f"saxpy_vectorized is wrong at n={n}"
+    assert np.allclose(got, want, rtol=ctx.number("rtol"), atol=1e-5), f"saxpy_vectorized is wrong at n={n}"
     array(sub.call("saxpy_serial", a, x, y), f"saxpy_serial for n={n}", want.shape)
 
     def speedup(attempt):

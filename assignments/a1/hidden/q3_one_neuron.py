@@ -9,9 +9,10 @@ from autograder.judge import test_case
 def _fit(sub, ctx):
     def train():
         rng = ctx.rng("line")
-        n = int(ctx.threshold("n"))
+        n = ctx.integer("n")
         x = rng.uniform(-1, 1, (n, 1)).astype("float32")
-        y = (ctx.threshold("weight") * x + ctx.threshold("bias") + rng.normal(0, ctx.threshold("noise"), (n, 1))).astype("float32")
+        y = (ctx.number("weight") * x + ctx.number("bias")
+             + rng.normal(0, ctx.number("noise"), (n, 1))).astype("float32")
         sub.seed(0)
         model = remote(sub, "build_linear_model")
         fitted = remote(sub, "fit_linear", model, x, y, what="the fitted model")
@@ -27,12 +28,12 @@ def _fit(sub, ctx):
 @test_case(points=1, hint="fit long enough (or with a large enough learning rate) for the loss to settle")
 def learns_the_weight(sub, ctx):
     w, _ = _fit(sub, ctx)
-    assert abs(w - ctx.threshold("weight")) <= ctx.threshold("tolerance"), (
-        f"the learned weight {w:.3f} is not within {ctx.threshold('tolerance')} of the data's slope")
+    assert abs(w - ctx.number("weight")) <= ctx.number("tolerance"), (
+        f"the learned weight {w:.3f} is not within {ctx.number('tolerance')} of the data's slope")
 
 
 @test_case(points=1, hint="the Dense unit needs a bias, and training long enough to learn it")
 def learns_the_bias(sub, ctx):
     _, b = _fit(sub, ctx)
-    assert abs(b - ctx.threshold("bias")) <= ctx.threshold("tolerance"), (
-        f"the learned bias {b:.3f} is not within {ctx.threshold('tolerance')} of the data's intercept")
+    assert abs(b - ctx.number("bias")) <= ctx.number("tolerance"), (
+        f"the learned bias {b:.3f} is not within {ctx.number('tolerance')} of the data's intercept")

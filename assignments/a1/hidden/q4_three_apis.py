@@ -25,7 +25,7 @@ def _each_shape(ctx):
 
 @test_case(points=1, hint=HINT)
 def sequential_model(sub, ctx):
-    units, rate = ctx.threshold("hidden_units"), ctx.threshold("dropout")
+    units, rate = ctx.integer("hidden_units"), ctx.number("dropout")
     for shape, classes in _each_shape(ctx):
         model = remote(sub, "build_sequential", list(shape), classes)
         _check_layers(sub.config(model), units, rate, classes, f"build_sequential({shape}, {classes})")
@@ -34,7 +34,7 @@ def sequential_model(sub, ctx):
 
 @test_case(points=1, hint=HINT + ", written with keras.Input and layer calls")
 def functional_model(sub, ctx):
-    units, rate = ctx.threshold("hidden_units"), ctx.threshold("dropout")
+    units, rate = ctx.integer("hidden_units"), ctx.number("dropout")
     for shape, classes in _each_shape(ctx):
         model = remote(sub, "build_functional", list(shape), classes)
         config = sub.config(model)
@@ -46,7 +46,7 @@ def functional_model(sub, ctx):
 
 @test_case(points=1, hint=HINT + ", as layers made in __init__ and used in call(inputs, training)")
 def subclassed_model(sub, ctx):
-    units = ctx.threshold("hidden_units")
+    units = ctx.integer("hidden_units")
     for shape, classes in _each_shape(ctx):
         model = remote(sub, "MLPModel", list(shape), classes)
         assert "MLPModel" in model.type, f"MLPModel(...) returned a {model.type}"

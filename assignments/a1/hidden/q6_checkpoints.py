@@ -38,5 +38,5 @@ def load_model_restores_predictions_exactly(sub, ctx):
     assert after.shape == before.shape, f"the loaded model predicts shape {after.shape}, expected {before.shape}"
     assert not np.array_equal(after, perturbed) or np.array_equal(before, perturbed), (
         "load_model returned the model as it is in memory, not as it was saved")
-    assert np.allclose(after, before, atol=ctx.threshold("atol"), rtol=0), (
+    assert np.allclose(after, before, atol=ctx.number("atol"), rtol=0), (
         "the loaded model's predictions differ from the saved model's: the weights were not restored")

@@ -10,7 +10,7 @@ LOGDIR = "logs/q7"
 
 def _logs(sub, ctx):
     def run():
-        epochs = int(ctx.threshold("epochs"))
+        epochs = ctx.integer("epochs")
         rng = ctx.rng("tb")
         x = rng.uniform(0, 1, (256, 8, 8)).astype("float32")
         y = rng.integers(0, 10, 256)

@@ -35,15 +35,15 @@ DEFAULT_ALPHA = {"leaky_relu": 0.2, "elu": 1.0}  # what the notebook's signature
 
 
 def _inputs(ctx):
-    span = float(ctx.threshold("span"))
-    x = np.linspace(-span, span, int(ctx.threshold("points")))
+    span = ctx.number("span")
+    x = np.linspace(-span, span, ctx.integer("points"))
     # 0 itself, where the pieces meet, and magnitudes where a careless exp overflows (float32: e^89 = inf).
     x = np.concatenate([x, [0.0, 1e-3, -1e-3, 1e4, -1e4, 88.0, 89.0, 90.0, -90.0]])
     return x.astype(np.float32)
 
 
 def _close(got, want, ctx):
-    return np.allclose(got, want, rtol=float(ctx.threshold("rtol")), atol=float(ctx.threshold("atol")))
+    return np.allclose(got, want, rtol=ctx.number("rtol"), atol=ctx.number("atol"))
 
 
 def _check(sub, ctx, name):
@@ -60,7 +60,7 @@ def _check(sub, ctx, name):
             f"{call} gives {np.count_nonzero(~np.isfinite(got))} NaN or inf values, e.g. at x = "
             f"{x[~np.isfinite(got)][:3].tolist()}")
         want = f(x.astype(np.float64), alpha)
-        bad = ~np.isclose(got, want, rtol=float(ctx.threshold("rtol")), atol=float(ctx.threshold("atol")))
+        bad = ~np.isclose(got, want, rtol=ctx.number("rtol"), atol=ctx.number("atol"))
         assert not bad.any(), (
             f"{call} is wrong at {np.count_nonzero(bad)} of {x.size} points, e.g. x = {x[bad][0]:g}: "
             f"got {got[bad][0]:.6g}, expected {want[bad][0]:.6g}")
@@ -75,8 +75,8 @@ def _check(sub, ctx, name):
             f"the gradient of {call} has NaN or inf at x = {x[~np.isfinite(grad)][:3].tolist()} (an exp that "
             f"overflows in the branch tf.where does not choose still poisons the gradient)")
         want_grad = df(x.astype(np.float64), alpha)
-        bad = away & ~np.isclose(grad, want_grad, rtol=float(ctx.threshold("rtol")) * 10,
-                                 atol=float(ctx.threshold("atol")) * 10)
+        bad = away & ~np.isclose(grad, want_grad, rtol=ctx.number("rtol") * 10,
+                                 atol=ctx.number("atol") * 10)
         assert not bad.any(), (
             f"the gradient of {call} is wrong at {np.count_nonzero(bad)} points, e.g. x = {x[bad][0]:g}: "
             f"got {grad[bad][0]:.6g}, expected {want_grad[bad][0]:.6g}")

@@ -10,7 +10,7 @@ CAPACITIES = ("tiny", "small", "medium", "large")
 
 
 def _models(sub, ctx, activation="relu"):
-    n = int(ctx.threshold("n_features"))
+    n = ctx.integer("n_features")
     return {c: remote(sub, "build_model", n, c, activation) for c in CAPACITIES}
 
 
@@ -21,12 +21,12 @@ def parameter_counts_in_their_bands(sub, ctx):
     for c in CAPACITIES:
         low, high = bands[c]
         assert low <= counts[c] <= high, (
-            f"build_model({ctx.threshold('n_features')}, {c!r}) has {counts[c]:,} parameters; "
+            f"build_model({ctx.integer('n_features')}, {c!r}) has {counts[c]:,} parameters; "
             f"{c!r} should have {low:,} to {high:,}")
     order = [counts[c] for c in CAPACITIES]
     assert order == sorted(order) and len(set(order)) == len(order), f"parameter counts {counts} do not grow"
     try:
-        sub.call("build_model", int(ctx.threshold("n_features")), "enormous", "relu")
+        sub.call("build_model", ctx.integer("n_features"), "enormous", "relu")
     except SubmissionError as e:
         assert "ValueError" in str(e) and "enormous" in str(e), (
             f"build_model(..., 'enormous') should raise a ValueError that names 'enormous'; it raised {e}")
@@ -36,7 +36,7 @@ def parameter_counts_in_their_bands(sub, ctx):
 
 @test_case(points=1, hint="the last layer is Dense(1, activation='sigmoid')")
 def one_sigmoid_output(sub, ctx):
-    n = int(ctx.threshold("n_features"))
+    n = ctx.integer("n_features")
     x = ctx.rng("out").normal(size=(32, n)).astype(np.float32)
     for c, model in _models(sub, ctx).items():
         layers = layers_of(sub.config(model))
@@ -54,7 +54,7 @@ def one_sigmoid_output(sub, ctx):
 def hidden_layers_use_the_activation(sub, ctx):
     activation = ctx.threshold("activation")
     for c, model in _models(sub, ctx, activation).items():
-        hidden = [l["config"] for l in layers_of(sub.config(model)) if l.get("class_name") == "Dense"][:-1]
+        hidden = [layer["config"] for layer in layers_of(sub.config(model)) if layer.get("class_name") == "Dense"][:-1]
         assert hidden, f"the {c!r} model has no hidden Dense layer"
         used = sorted({str(h.get("activation")) for h in hidden})
         assert used == [activation], (

@@ -2,8 +2,6 @@
 
 import math
 
-import numpy as np
-
 from autograder.checks.values import array, remote
 from autograder.judge import SubmissionError, test_case
 
@@ -23,9 +21,10 @@ def _expect(config, call, **want):
         assert ok, f"{call}: the optimiser's {key} is {got!r}, expected {value!r}"
 
 
-@test_case(points=1, hint="keras.optimizers.SGD(learning_rate, momentum=..., nesterov=...) and RMSprop(rho=..., momentum=...)")
+@test_case(points=1, hint="keras.optimizers.SGD(learning_rate, momentum=..., nesterov=...) "
+                          "and RMSprop(rho=..., momentum=...)")
 def sgd_and_rmsprop_as_asked(sub, ctx):
-    lr = float(ctx.threshold("learning_rate"))
+    lr = ctx.number("learning_rate")
     cases = [("sgd", {"momentum": 0.9, "nesterov": True}, "SGD"),
              ("sgd", {"momentum": 0.5, "nesterov": False}, "SGD"),
              ("rmsprop", {"rho": 0.8, "momentum": 0.3}, "RMSprop")]
@@ -38,7 +37,7 @@ def sgd_and_rmsprop_as_asked(sub, ctx):
 
 @test_case(points=1, hint="keras.optimizers.Adam(beta_1=..., beta_2=...) and AdamW(weight_decay=...)")
 def adam_and_adamw_as_asked(sub, ctx):
-    lr = float(ctx.threshold("learning_rate"))
+    lr = ctx.number("learning_rate")
     cases = [("adam", {"beta_1": 0.85, "beta_2": 0.995}, "Adam"),
              ("adamw", {"weight_decay": 0.02, "beta_1": 0.8, "beta_2": 0.99}, "AdamW")]
     for name, kw, cls in cases:
@@ -56,8 +55,8 @@ def adam_and_adamw_as_asked(sub, ctx):
 
 
 def _schedule_values(sub, ctx, kind, **kw):
-    lr, steps = float(ctx.threshold("learning_rate")), [int(s) for s in ctx.threshold("steps")]
-    decay = int(ctx.threshold("decay_steps"))
+    lr, steps = ctx.number("learning_rate"), ctx.integers("steps")
+    decay = ctx.integer("decay_steps")
     schedule = remote(sub, "make_schedule", kind, lr, decay, what="a LearningRateSchedule", **kw)
     got = [float(array(sub.call(schedule, step), f"make_schedule({kind!r}, ...)({step})")) for step in steps]
     return lr, decay, steps, got
@@ -65,14 +64,14 @@ def _schedule_values(sub, ctx, kind, **kw):
 
 @test_case(points=2, hint="ExponentialDecay(lr, decay_steps, decay_rate) and CosineDecay(lr, decay_steps, alpha=alpha)")
 def schedules_at_hidden_steps(sub, ctx):
-    rate, alpha, rtol = float(ctx.threshold("decay_rate")), float(ctx.threshold("alpha")), float(ctx.threshold("rtol"))
+    rate, alpha, rtol = ctx.number("decay_rate"), ctx.number("alpha"), ctx.number("rtol")
     lr, decay, steps, got = _schedule_values(sub, ctx, "exponential", decay_rate=rate)
     want = [lr * rate ** (t / decay) for t in steps]
-    for t, g, w in zip(steps, got, want):
+    for t, g, w in zip(steps, got, want, strict=True):
         assert math.isclose(g, w, rel_tol=rtol), (
             f"exponential decay at step {t}: got {g:.6g}, expected lr * decay_rate ** (step / decay_steps) = {w:.6g}")
     lr, decay, steps, got = _schedule_values(sub, ctx, "cosine", alpha=alpha)
     want = [lr * (alpha + (1 - alpha) * 0.5 * (1 + math.cos(math.pi * min(t, decay) / decay))) for t in steps]
-    for t, g, w in zip(steps, got, want):
+    for t, g, w in zip(steps, got, want, strict=True):
         assert math.isclose(g, w, rel_tol=rtol, abs_tol=1e-9), (
             f"cosine decay at step {t}: got {g:.6g}, expected {w:.6g}")

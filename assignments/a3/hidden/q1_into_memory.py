@@ -13,11 +13,11 @@ CLASSES = ("wolf", "bear", "fox")
 def _folder(sub, ctx):
     """The judge's folder, written once per submission: id colours, one JPEG and one grey PNG per class."""
     def make():
-        per = int(ctx.threshold("per_class"))
+        per = ctx.integer("per_class")
         root = sub.data_folder("q1_images")
         classes = {name: list(range(k * 100 + 1, k * 100 + 1 + per)) for k, name in enumerate(CLASSES)}
         jpeg = {ids[1] for ids in classes.values()}
-        where = write_id_folder(root, classes, 2 * int(ctx.threshold("image_size")), jpeg=jpeg)
+        where = write_id_folder(root, classes, 2 * ctx.integer("image_size"), jpeg=jpeg)
         (root / "bear" / "notes.txt").write_text("not an image: a loader skips it\n")
         return root, where
     return sub.once("q1.folder", make)
@@ -25,7 +25,7 @@ def _folder(sub, ctx):
 
 def _load(sub, ctx, channels=3):
     root, where = _folder(sub, ctx)
-    size = int(ctx.threshold("image_size"))
+    size = ctx.integer("image_size")
     out = sub.call("load_images", str(root), size, channels=channels)
     assert isinstance(out, list) and len(out) == 3, (
         f"load_images(folder, {size}) should return (x, y, class_names); it returned {type(out).__name__}")
@@ -57,7 +57,7 @@ def labels_follow_sorted_folder_names(sub, ctx):
     ids = ids_of(x)
     assert (ids >= 0).all(), "some images do not hold the pixels of any file in the folder"
     got = [names[int(k)] for k in y]
-    wrong = [(int(i), g, where[int(i)]) for i, g in zip(ids, got) if where.get(int(i)) != g]
+    wrong = [(int(i), g, where[int(i)]) for i, g in zip(ids, got, strict=True) if where.get(int(i)) != g]
     assert not wrong, (f"{len(wrong)} of {len(ids)} images carry another folder's label, e.g. the image from "
                        f"{wrong[0][2]}/ labelled {wrong[0][1]!r}: are images and labels shuffled apart?")
     expected = [i for name in sorted(CLASSES) for i in sorted(k for k, v in where.items() if v == name)]
@@ -74,7 +74,8 @@ def grey_and_rgb(sub, ctx):
     root = sub.data_folder("q1_grey")
     write_id_folder(root, {"a": [11, 12], "b": [13]}, 4, grey={11, 12, 13})
     grey = array(sub.call("load_images", str(root), 4, channels=3)[0], "load_images of grey files")
-    assert grey.shape == (3, 4, 4, 3), f"grey files loaded with channels=3 give shape {grey.shape}; expected (3, 4, 4, 3)"
+    assert grey.shape == (3, 4, 4, 3), (
+        f"grey files loaded with channels=3 give shape {grey.shape}; expected (3, 4, 4, 3)")
     assert np.allclose(grey[..., 0], grey[..., 2]), "a grey file loaded as RGB has three equal channels"
 
 

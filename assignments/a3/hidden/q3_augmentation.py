@@ -8,7 +8,7 @@ from autograder.judge import test_case
 
 
 def _image(ctx, salt="img"):
-    size = int(ctx.threshold("image_size"))
+    size = ctx.integer("image_size")
     return ctx.rng(salt).uniform(0.0, 1.0, (size, size, 3)).astype("float32")  # the full range: a shift leaves it
 
 
@@ -22,17 +22,19 @@ def _augment(sub, image, label, seed):
 @test_case(points=1, hint="clip to [0, 1] after brightness and contrast; return the label untouched")
 def keeps_label_shape_dtype_and_range(sub, ctx):
     image = _image(ctx)
-    for s in range(int(ctx.threshold("seeds"))):
+    for s in range(ctx.integer("seeds")):
         for label in (0, 3):
             out, got = _augment(sub, image, np.int64(label), [s, 17])
             assert out.shape == image.shape, f"seed [{s}, 17]: the image's shape became {out.shape}, was {image.shape}"
             assert 0.0 <= out.min() and out.max() <= 1.0, (
-                f"seed [{s}, 17]: pixel values run from {out.min():.3g} to {out.max():.3g}; augmentation must keep [0, 1]")
+                f"seed [{s}, 17]: pixel values run from {out.min():.3g} to {out.max():.3g}; "
+                "augmentation must keep [0, 1]")
             got = array(got, "augment(...)'s label")
             assert got.shape == () and int(got) == label, (
                 f"seed [{s}, 17]: label {label} came back as {got.tolist()}; augmentation must not change the label")
     raw = sub.call("augment", image, np.int64(1), np.array([1, 2], dtype=np.int64))[0]
-    assert getattr(raw, "dtype", None) == np.float32, f"the image comes back as {getattr(raw, 'dtype', None)}, not float32"
+    assert getattr(raw, "dtype", None) == np.float32, (
+        f"the image comes back as {getattr(raw, 'dtype', None)}, not float32")
 
 
 @test_case(points=1, hint="stateless random ops, seeded from the seed argument (tf.random.split for several)")
@@ -47,12 +49,12 @@ def seeded(sub, ctx):
 
 @test_case(points=0.5, hint="tf.image.stateless_random_flip_left_right: the image's columns in reverse order")
 def a_flip_really_flips(sub, ctx):
-    size = int(ctx.threshold("image_size"))
+    size = ctx.integer("image_size")
     image = np.full((size, size, 3), 0.1, dtype="float32")
     row, col = size // 2, 2
     image[row - 1:row + 2, col:col + 3] = 0.9  # a bright marker near the left edge
     sides = []
-    for s in range(int(ctx.threshold("seeds"))):
+    for s in range(ctx.integer("seeds")):
         out, _ = _augment(sub, image, np.int64(0), [s, 99])
         brightness = out.mean(axis=2)
         r, c = np.unravel_index(np.argmax(brightness), brightness.shape)
@@ -66,7 +68,8 @@ def a_flip_really_flips(sub, ctx):
         "flip should move it sometimes, not never or always")
 
 
-@test_case(points=0.5, hint="make_dataset(..., augment_fn=augment) maps augment_fn over (image, label, seed) before batching")
+@test_case(points=0.5, hint="make_dataset(..., augment_fn=augment) maps augment_fn over (image, label, seed) "
+                            "before batching")
 def used_in_the_pipeline(sub, ctx):
     root = sub.data_folder("q3_images")
     rng = ctx.rng("pipe")

@@ -10,7 +10,7 @@ from autograder.judge import Remote, test_case
 
 
 def _data(ctx):
-    n, size = int(ctx.threshold("samples")), int(ctx.threshold("image_size"))
+    n, size = ctx.integer("samples"), ctx.integer("image_size")
     ids = np.arange(n)
     images = np.stack([id_image(int(i) + 100, size) for i in ids]).astype("float32") / 255.0
     poses = ids % 5
@@ -21,13 +21,13 @@ def _data(ctx):
 
 def _loader(sub, ctx, shuffle=True):
     images, poses, yaws, scales = _data(ctx)
-    return remote(sub, "PoseLoader", images, poses, yaws, scales, batch_size=int(ctx.threshold("batch_size")),
+    return remote(sub, "PoseLoader", images, poses, yaws, scales, batch_size=ctx.integer("batch_size"),
                   shuffle=shuffle, seed=3, what="a PoseLoader")
 
 
 def _epoch(sub, ctx, loader):
     """Every batch of one epoch, checked and joined: ids, poses, yaws, scales, batch sizes."""
-    size = int(ctx.threshold("image_size"))
+    size = ctx.integer("image_size")
     count = sub.call(loader.attr("__len__"))
     assert isinstance(count, int), f"len(loader) returned {type(count).__name__}"
     rows = {"ids": [], "pose": [], "yaw": [], "scale": [], "sizes": []}
@@ -37,7 +37,8 @@ def _epoch(sub, ctx, loader):
             f"loader[{i}] should be ({{'image': ..., 'scale': ...}}, {{'pose': ..., 'yaw': ...}})")
         inputs, targets = batch
         assert set(inputs) == {"image", "scale"} and set(targets) == {"pose", "yaw"}, (
-            f"loader[{i}] has inputs {sorted(inputs)} and outputs {sorted(targets)}; expected image, scale -> pose, yaw")
+            f"loader[{i}] has inputs {sorted(inputs)} and outputs {sorted(targets)}; "
+            "expected image, scale -> pose, yaw")
         image = array(inputs["image"], f"loader[{i}]['image']")
         b = len(image)
         shapes = {"image": (b, size, size, 3), "scale": (b, 1), "pose": (b,), "yaw": (b, 1)}
@@ -58,7 +59,7 @@ def _epoch(sub, ctx, loader):
 
 @test_case(points=1, hint="len = ceil(n / batch_size); the last batch holds the rest")
 def length_and_batch_shapes(sub, ctx):
-    n, batch = int(ctx.threshold("samples")), int(ctx.threshold("batch_size"))
+    n, batch = ctx.integer("samples"), ctx.integer("batch_size")
     rows = _epoch(sub, ctx, _loader(sub, ctx, shuffle=False))
     want = [batch] * (n // batch) + ([n % batch] if n % batch else [])
     assert len(rows["sizes"]) == math.ceil(n / batch), (
@@ -74,7 +75,8 @@ def every_sample_once_together_and_reshuffled(sub, ctx):
     first = _epoch(sub, ctx, loader)
     ids = np.asarray(first["ids"])
     assert sorted(ids) == list(range(len(images))), (
-        f"one epoch yields {len(ids)} samples, {len(set(ids))} different, of {len(images)}: every sample once per epoch")
+        f"one epoch yields {len(ids)} samples, {len(set(ids))} different, of {len(images)}: "
+        "every sample once per epoch")
     for key, column in (("pose", poses), ("yaw", yaws), ("scale", scales)):
         assert np.allclose(np.asarray(first[key], dtype=float), column[ids], atol=1e-5), (
             f"'{key}' does not belong to the image beside it: index every array with the same rows")
@@ -86,7 +88,7 @@ def every_sample_once_together_and_reshuffled(sub, ctx):
 
 @test_case(points=1, hint="a PyDataset works with model.fit as it is; pass **kwargs on to super().__init__")
 def fits_a_two_head_model(sub, ctx):
-    model = sub.make("two_head", image_shape=[int(ctx.threshold("image_size"))] * 2 + [3], num_classes=5)
+    model = sub.make("two_head", image_shape=[ctx.integer("image_size")] * 2 + [3], num_classes=5)
     history = sub.call(model.attr("fit"), _loader(sub, ctx), epochs=2, verbose=0)
     assert isinstance(history, Remote), "model.fit(loader) did not return a History"
     logs = sub.get(history.attr("history"))

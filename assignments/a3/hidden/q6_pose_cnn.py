@@ -40,7 +40,7 @@ def reference_training_time(ref, thresholds):
 
 @test_case(points=1, hint="Conv2D and pooling blocks, a small Dense layer, softmax over the classes")
 def cnn_is_small_and_convolutional(sub, ctx):
-    size, cap = int(ctx.threshold("image_size")), int(ctx.threshold("max_params"))
+    size, cap = ctx.integer("image_size"), ctx.integer("max_params")
     model = remote(sub, "build_cnn", (size, size, 3), len(CLASS_NAMES))
     params = sub.call(model.attr("count_params"))
     assert isinstance(params, int) and params <= cap, f"build_cnn has {params:,} parameters; at most {cap:,}"
@@ -49,13 +49,14 @@ def cnn_is_small_and_convolutional(sub, ctx):
     assert any("Conv" in k for k in kinds), f"build_cnn's layers are {kinds}: a CNN has convolution layers"
     x = ctx.rng("cnn").uniform(0, 1, (4, size, size, 3)).astype("float32")
     p = array(sub.predict(model, x), "build_cnn(...).predict")
-    assert p.shape == (4, len(CLASS_NAMES)), f"predict gives shape {p.shape} for 4 images; expected (4, {len(CLASS_NAMES)})"
+    assert p.shape == (4, len(CLASS_NAMES)), (
+        f"predict gives shape {p.shape} for 4 images; expected (4, {len(CLASS_NAMES)})")
     assert np.allclose(p.sum(axis=1), 1.0, atol=1e-3) and (p >= 0).all(), (
         "the outputs are not probabilities: end with a softmax over the classes")
 
 
 def _within_the_cap(sub, ctx, model, what: str) -> None:
-    cap = int(ctx.threshold("max_params"))
+    cap = ctx.integer("max_params")
     params = sub.call(model.attr("count_params"))
     assert isinstance(params, int) and params <= cap, (
         f"{what} has {params:,} parameters, over the cap of {cap:,}: its accuracy and training time cannot count")
@@ -69,7 +70,7 @@ def _trainings(sub, ctx):
     """
     def run():
         thresholds = ctx.question.thresholds
-        size = int(ctx.threshold("image_size"))
+        size = ctx.integer("image_size")
         _within_the_cap(sub, ctx, remote(sub, "build_cnn", (size, size, 3), len(CLASS_NAMES)), "build_cnn")
         _, _, (x_eval, y_eval) = faces(thresholds)
         predictions = {}
@@ -112,13 +113,13 @@ def _show_mistakes(ctx, predicted, y_eval, x_eval, accuracy, seed):
 def accuracy_on_hidden_faces(sub, ctx):
     accuracies, _, predictions = _trainings(sub, ctx)
     accuracy = statistics.median(accuracies)
-    seed = ctx.threshold("seeds")[int(np.argsort(accuracies)[(len(accuracies) - 1) // 2])]
+    seed = ctx.integers("seeds")[int(np.argsort(accuracies)[(len(accuracies) - 1) // 2])]
     _, _, (x_eval, y_eval) = faces(ctx.question.thresholds)
-    _show_mistakes(ctx, predictions[seed], y_eval, x_eval, accuracies[ctx.threshold("seeds").index(seed)], seed)
+    _show_mistakes(ctx, predictions[seed], y_eval, x_eval, accuracies[ctx.integers("seeds").index(seed)], seed)
     ctx.note(f"accuracy per seed: {[round(a, 3) for a in accuracies]}, {seeds_note(ctx, len(accuracies))}; median "
-             f"{accuracy:.3f} (needed {ctx.threshold('min_accuracy')})")
-    assert accuracy >= ctx.threshold("min_accuracy"), (
-        f"median accuracy on unseen faces is {accuracy:.3f}; the threshold is {ctx.threshold('min_accuracy')}")
+             f"{accuracy:.3f} (needed {ctx.number('min_accuracy')})")
+    assert accuracy >= ctx.number("min_accuracy"), (
+        f"median accuracy on unseen faces is {accuracy:.3f}; the threshold is {ctx.number('min_accuracy')}")
 
 
 @test_case(points=1, hint="training should take about as long as a small CNN for six epochs")

@@ -23,7 +23,7 @@ def _faces(n: int, size: int):
 def _folder(sub, ctx):
     def make():
         root = sub.data_folder("q7_images")
-        write_image_folder(root, *_faces(int(ctx.threshold("images")), int(ctx.threshold("image_size"))), CLASS_NAMES)
+        write_image_folder(root, *_faces(ctx.integer("images"), ctx.integer("image_size")), CLASS_NAMES)
         return root
     return sub.once("q7.folder", make)
 
@@ -31,10 +31,10 @@ def _folder(sub, ctx):
 @test_case(points=2, hint="map(decode, num_parallel_calls=tf.data.AUTOTUNE) over file names, batch, prefetch")
 def pipeline_beats_a_python_loop(sub, ctx):
     root = _folder(sub, ctx)
-    size, n = int(ctx.threshold("image_size")), int(ctx.threshold("images"))
+    size, n = ctx.integer("image_size"), ctx.integer("images")
     # The whole cost from files to batches: a loader that decodes everything while the dataset is made
     # (a Python loop, then from_tensor_slices) pays it there, not in the pass.
-    kwargs = dict(batch_size=int(ctx.threshold("batch_size")), shuffle=False)
+    kwargs = dict(batch_size=ctx.integer("batch_size"), shuffle=False)
     make_dataset = sub.get("make_dataset")
     remote(sub, "make_dataset", str(root), size, what="a tf.data.Dataset", **kwargs)
     made, loop = sub.make("make_and_drain"), sub.make("image_loop")
@@ -44,7 +44,7 @@ def pipeline_beats_a_python_loop(sub, ctx):
     def speedup(attempt):
         # Side by side, alternating, best of each: the machine's noise hits both alike.
         pipeline, naive = [], []
-        for _ in range(int(ctx.threshold("repeats"))):
+        for _ in range(ctx.integer("repeats")):
             pipeline.append(sub.timed(made, make_dataset, str(root), size, n=1, warmup=0, force=False,
                                       **kwargs).per_call)
             naive.append(sub.timed(loop, str(root), size, n=1, warmup=0, force=False).per_call)

@@ -9,9 +9,9 @@ from autograder.judge import test_case
 @test_case(points=1, hint="multiply every element by factor")
 def scales_every_element(sub, ctx):
     x = ctx.rng("x").standard_normal((7, 5))
-    factor = float(ctx.threshold("factor"))
+    factor = ctx.number("factor")
     got = array(sub.call("scale", x, factor), "scale(x, factor)", x.shape)
-    assert np.allclose(got, factor * x, rtol=ctx.threshold("rtol"), atol=0), "scale(x, factor) gives wrong values"
+    assert np.allclose(got, factor * x, rtol=ctx.number("rtol"), atol=0), "scale(x, factor) gives wrong values"
 
 
 @test_case(points=1, hint="keep the input's dtype and shape")

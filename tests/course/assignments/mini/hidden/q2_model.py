@@ -11,7 +11,7 @@ from autograder.judge import test_case
 
 
 def _inputs(ctx, salt):
-    n, rows = int(ctx.threshold("inputs")), int(ctx.threshold("rows"))
+    n, rows = ctx.integer("inputs"), ctx.integer("rows")
     return ctx.rng(salt).uniform(-1, 1, (rows, n)).astype("float32")
 
 

@@ -22,7 +22,7 @@ def sums_correctly(sub, ctx):
 
 @test_case(points=1, hint="let NumPy do the loop: np.sum")
 def much_faster_than_a_loop(sub, ctx):
-    x = ctx.rng("big").standard_normal(int(ctx.threshold("n")))
+    x = ctx.rng("big").standard_normal(ctx.integer("n"))
     assert np.isclose(array(sub.call("fast_sum", x), "fast_sum(x)", ()), x.sum()), (
         "fast_sum is wrong; its speed cannot count")
 

@@ -11,7 +11,7 @@ PATH = "saved/scaled.npy"
 
 @test_case(points=1, hint="np.save(path, 2 * x), creating the folder first")
 def saves_the_scaled_array(sub, ctx):
-    x = ctx.rng("x").standard_normal(int(ctx.threshold("n")))
+    x = ctx.rng("x").standard_normal(ctx.integer("n"))
     sub.call("save_scaled", PATH, x)
     raw = sub.file(PATH, max_bytes=1 << 20)
     try:

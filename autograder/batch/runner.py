@@ -1,0 +1,117 @@
+"""A batch, start to end: plan, calibrate, grade (here, in a pool, or on Dask), store each result, report.
+
+1. ``plan`` (``jobs``): which files need grading, and as whom.
+2. ``calibrate``: the reference figures, measured once before any submission runs.
+3. Grading: in this process (one worker), in a pool of worker processes
+   (``pool``), or as tasks on a Dask cluster (``dask_cluster``); each result
+   is annotated and written by whoever graded it.
+4. Each result is put into the store (one SQLite transaction) the moment it
+   arrives; ``gradebook.csv``, ``canvas_import.csv`` and ``summary.html``
+   are then written from the store.
+
+Run the same command after a crash or a SIGKILL and only what is missing,
+changed or broke is graded again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from autograder import hardware
+from autograder.batch.calibrate import calibrate
+from autograder.batch.dask_cluster import dask_client, run_dask
+from autograder.batch.jobs import Job, plan
+from autograder.batch.options import BatchEvents, GradeOptions
+from autograder.batch.pool import run_here, run_pool
+from autograder.batch.worker import AnyBundle
+from autograder.reports.files import write_class_reports
+from autograder.results import Bundle, CalibrationFigures, GradingResult
+from autograder.roster import Roster
+from autograder.sandbox import host, zygote
+from autograder.store import Store
+
+
+@dataclasses.dataclass
+class BatchReport:
+    """What one run of a batch did, and every result the store now holds."""
+
+    results: list[GradingResult]  # everyone in the store, old and new
+    new: list[GradingResult]  # graded by this run
+    kept: int  # already graded and unchanged
+    calibration: dict[str, float]
+    seconds: float
+
+
+def default_workers(memory_mb: int) -> int:
+    """As many graders as the cores allow, and as the memory allows at each kernel's cap (``memory_mb``)."""
+    machine = hardware.machine()
+    by_memory = max(1, int((machine.get("memory_mb") or memory_mb) // (memory_mb + 1024)))
+    return max(1, min(machine.get("cores") or 1, by_memory))
+
+
+def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions | None = None,
+        events: BatchEvents | None = None, roster: Roster | None = None, slots: Any = None) -> BatchReport:
+    """Grade ``files`` into ``out``; see the module's docstring for the steps.
+
+    ``roster`` is ``options.roster`` loaded. ``slots``: a semaphore from
+    ``pool.shared_slots`` that several batches running at once (``dlgrade
+    demo``) share: each submission, and the calibration, holds one while it
+    runs, so that the batches together never run more kernels than there are
+    slots, and none idles while another has work. Raises ``UsageError`` for
+    an unreachable scheduler (before any work) or a bad ``regrade``, and
+    ``StoreError`` when the store cannot be written (what is stored is kept).
+    """
+    options, events = options or GradeOptions(), events or BatchEvents()
+    started = time.monotonic()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    swept = host.sweep_stale()  # what an earlier batch killed with SIGKILL left in /tmp
+    if swept:
+        events.log(f"removed {swept} sandbox folder(s) left behind by graders that were killed")
+    new: list[GradingResult] = []
+    client = dask_client(options.scheduler) if options.scheduler else None  # fails before any work
+    with contextlib.ExitStack() as stack, Store(out / "gradebook.sqlite") as store:
+        if client is not None:
+            stack.enter_context(client)
+        jobs, kept = plan(files, store, options.student, options.force, options.regrade, roster, events.log)
+        wanted = options.workers if options.workers and options.workers > 0 else \
+            default_workers(bundle.spec.limits.memory_mb)
+        workers = min(wanted, len(jobs))
+        # Kernels side by side share the cores; the calibration below is measured under the same share.
+        threads = max(1, (hardware.machine().get("cores") or 1) // workers) if client is None and workers > 1 else 0
+        if options.canvas_column:
+            store.set_meta("canvas_column", options.canvas_column)
+        # One zygote for the batch, started now: it imports the spec's preload while the reference is
+        # measured and the grading processes start, and they all fork their kernels from it.
+        zygotes = (zygote.share_zygote(bundle.spec.limits, threads, options.isolate)
+                   if client is None and jobs and isinstance(bundle, Bundle) else {})  # Otter's runner is no kernel
+        calibration: CalibrationFigures | None = None
+        if jobs and isinstance(bundle, Bundle):
+            with slots if slots is not None else contextlib.nullcontext():
+                calibration = calibrate(bundle, store, [j.path for j in jobs], options.isolate, threads,
+                                        events.log, options.calibration_from)
+        events.on_plan(len(jobs), len(kept))
+
+        def finish(job: Job, data: dict) -> None:
+            result = GradingResult.from_dict(data)
+            store.put(result, job.sha256)
+            new.append(result)
+            events.on_result(result)
+
+        if not jobs:
+            pass  # nothing to grade: no grader, no kernel
+        elif client is not None:
+            run_dask(client, bundle, jobs, out, calibration, options.isolate, finish)
+        elif workers <= 1:
+            run_here(bundle, jobs, out, calibration, options.isolate, finish, slots)
+        else:
+            run_pool(workers, bundle, jobs, out, calibration, options.isolate, threads, finish, slots, zygotes)
+        results = store.results()
+        column = store.get_meta("canvas_column")
+    write_class_reports(results, out, column)
+    return BatchReport(results, new, len(kept), calibration.values if calibration else {},
+                       time.monotonic() - started)

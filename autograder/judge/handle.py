@@ -1,0 +1,332 @@
+"""``Handle``: what a hidden test may ask of a submission's kernel, through the agent; every answer is data.
+
+The handle reaches the kernel only through files (see ``wire``): the grader
+writes a request into the sandbox's inbox, runs ``__dlgrade__.serve(...)`` in
+the kernel (the agent, ``judge/agent/kernel_agent.py``, executed there after
+the notebook) and reads the answer back without following links. Calls have
+a time limit each, and all of a submission's calls together another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.errors import CallTimeout, ErrorKind, GraderFault, NotDefined, SubmissionError
+from autograder.execute import NotebookRun
+from autograder.judge.agent import AGENT_SOURCE
+from autograder.judge.wire import (
+    MAX_ARRAY_BYTES,
+    MAX_RESPONSE_BYTES,
+    OUT_DIR,
+    Probe,
+    Remote,
+    decode,
+    encode,
+    unreadable,
+)
+from autograder.results import CellStatus
+from autograder.sandbox.files import list_files, open_dir, read_at, read_file
+
+#: Seconds a request may cost beyond the calls themselves.
+REQUEST_ALLOWANCE = 0.05
+
+
+@dataclasses.dataclass
+class Timing:
+    """Calls timed in the kernel and from outside (``Handle.timed``)."""
+
+    inner: list[float]  # seconds of each call, as the kernel measured it
+    outer: float  # seconds of the whole batch of calls, request included, as the grader measured it
+    trusted_inner: bool  # False when the kernel's clock disagrees with ours (e.g. a patched perf_counter)
+    value: Any = None  # what the last call returned
+    calls: int = 1
+
+    @property
+    def per_call(self) -> float:
+        """Seconds per call: the median of the kernel's figures where they can be trusted, else ours."""
+        if self.trusted_inner and self.inner:
+            return statistics.median(self.inner)
+        return self.outer / max(self.calls, 1)
+
+
+class AnswerReader:
+    """Reads one answer's files from the kernel's out folder, within one byte budget, then removes them."""
+
+    def __init__(self, workdir: Path, prefix: str):
+        self.prefix = prefix
+        self.budget = MAX_ARRAY_BYTES
+        self.names: list[str] = []
+        self.fd: int | None
+        try:
+            self.fd = open_dir(workdir, OUT_DIR)
+        except SubmissionError:
+            self.fd = None
+
+    def read(self, name: str, max_bytes: int) -> bytes:
+        """The bytes of the answer's file ``prefix + name``, each file once, within what is left of the budget."""
+        if self.fd is None:
+            raise SubmissionError("the answer was not written", ErrorKind.MISSING)
+        full = self.prefix + name
+        if full in self.names:
+            raise unreadable("the same file twice")
+        self.names.append(full)
+        data = read_at(self.fd, full, min(max_bytes, self.budget), name)
+        self.budget -= len(data)
+        return data
+
+    def response(self) -> dict:
+        """The answer's ``response.json``, checked to be a JSON object."""
+        try:
+            response = json.loads(self.read("response.json", MAX_RESPONSE_BYTES))
+        except (ValueError, UnicodeDecodeError):
+            raise unreadable() from None
+        if not isinstance(response, dict):
+            raise unreadable()
+        return response
+
+    def close(self) -> None:
+        """Remove the answer's files (links themselves, never their targets) and let go of the folder."""
+        if self.fd is None:
+            return
+        try:
+            for name in os.listdir(self.fd):
+                if name.startswith(self.prefix):
+                    try:
+                        os.unlink(name, dir_fd=self.fd)  # removes a link itself, never its target
+                    except OSError:
+                        pass
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+
+Target = str | Remote | dict
+
+
+class Handle:
+    """What a hidden test may ask of a submission. Every answer is untrusted data.
+
+    ``call_timeout`` (seconds) limits each call; ``budget`` (seconds) all of
+    them together. Calls raise ``SubmissionError`` (its ``kind`` says why,
+    e.g. ``NotDefined``, ``CallTimeout``) for the submission's faults and
+    ``GraderFault`` for the grader's own.
+    """
+
+    def __init__(self, run: NotebookRun, call_timeout: float, budget: float | None = None):
+        self.run = run
+        self.call_timeout = call_timeout
+        # All the judge's calls together get at most ``budget`` seconds, so a
+        # submission whose every function hangs cannot hold the grader for hours.
+        self.deadline = time.monotonic() + budget if budget else None
+        self._count = 0
+        self.memo: dict[str, tuple[str, Any]] = {}  # results that several tests of one submission share
+        self._inject()
+
+    @property
+    def workdir(self) -> Path:
+        return self.run.sandbox.workdir
+
+    def _inject(self) -> None:
+        if not self.run.sandbox.alive and not self.run.revive(self.deadline):
+            raise SubmissionError("the kernel died and could not be restarted", ErrorKind.DIED)
+        result = self.run.sandbox.run(AGENT_SOURCE, timeout=60)
+        if not result.ok:
+            raise SubmissionError(f"the grader could not talk to the kernel: {result.error_line()}", ErrorKind.KERNEL)
+
+    @staticmethod
+    def _target(target: Target) -> dict:
+        if isinstance(target, str):
+            return {"name": target}
+        if isinstance(target, Remote):
+            return {"ref": target.id}
+        return target
+
+    def _timeout(self, timeout: float | None) -> float:
+        timeout = self.call_timeout if timeout is None else timeout
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise SubmissionError("not run: the time limit for grading this submission was reached",
+                                      ErrorKind.BUDGET)
+            timeout = min(timeout, left)
+        return timeout
+
+    def _send(self, req: dict, arrays_in: dict[str, np.ndarray]) -> Path:
+        """The request's folder in the inbox, written where only the grader can write (read-only inside)."""
+        self._count += 1
+        request = self.run.sandbox.inbox / str(self._count)
+        try:
+            request.mkdir()
+            for name, arr in arrays_in.items():
+                np.save(request / name, arr, allow_pickle=False)
+            (request / "request.json").write_text(json.dumps(req))
+        except OSError as e:  # our disk, not the submission's doing: no test may fail for it
+            shutil.rmtree(request, ignore_errors=True)
+            raise GraderFault(f"the grader could not write its request to the kernel ({e})") from None
+        return request
+
+    def _request(self, req: dict, arrays_in: dict[str, np.ndarray], timeout: float | None) -> tuple[dict, float]:
+        """The agent's answer to ``req`` (its value decoded) and the seconds the grader saw it take."""
+        sandbox = self.run.sandbox
+        timeout = self._timeout(timeout)
+        if not sandbox.alive:
+            if not self.run.revive(self.deadline):
+                raise SubmissionError("the kernel died and could not be restarted", ErrorKind.DIED)
+            self._inject()
+        request = self._send(req, arrays_in)
+        prefix = f"{self._count}-"
+        code = f"__dlgrade__.serve({str(request)!r}, {str(self.workdir / OUT_DIR)!r}, {prefix!r})"
+        start = time.perf_counter()
+        result = sandbox.run(code, timeout=timeout)
+        elapsed = time.perf_counter() - start
+        shutil.rmtree(request, ignore_errors=True)
+        reader = AnswerReader(self.workdir, prefix)
+        try:
+            if result.status == CellStatus.TIMEOUT:
+                raise CallTimeout(f"did not finish within {timeout:.0f} s")
+            if result.status == CellStatus.DIED:
+                raise SubmissionError("the kernel died during the call (os._exit, a crash, or out of memory)",
+                                      ErrorKind.DIED)
+            if not result.ok:
+                if result.error and result.error["ename"] == "NameError" and "__dlgrade__" in result.error["evalue"]:
+                    self._inject()  # the submission deleted the agent: put it back and ask again
+                    return self._request(req, arrays_in, timeout)
+                raise SubmissionError(f"the call failed: {result.error_line()}", ErrorKind.RAISED,
+                                      result.error["ename"] if result.error else "")
+            response = reader.response()
+            if not response.get("ok"):
+                err = response["error"] if isinstance(response.get("error"), dict) else {}
+                raised = str(err.get("type", "Error"))[:100]
+                raise SubmissionError(f"{raised}: {str(err.get('message', ''))[:500]}", ErrorKind.RAISED, raised)
+            response["value"] = decode(response.get("value"), reader)
+            return response, elapsed
+        except (ValueError, TypeError, KeyError) as e:  # malformed encodings from the kernel
+            raise unreadable(f"something unreadable ({type(e).__name__})") from None
+        finally:
+            reader.close()
+
+    def _call_request(self, op: str, target: Target, args: tuple, kwargs: dict, **extra: Any) -> tuple[dict, float]:
+        arrays: dict[str, np.ndarray] = {}
+        req = {"op": op, "target": self._target(target),
+               "args": [encode(a, arrays) for a in args],
+               "kwargs": {k: encode(v, arrays) for k, v in kwargs.items()}}
+        timeout = extra.pop("timeout", None)
+        req.update(extra)
+        try:
+            return self._request(req, arrays, timeout)
+        except NotDefined:
+            raise
+        except SubmissionError as e:
+            if e.raised == "NameError" and isinstance(target, str):
+                raise self._not_defined(target) from None
+            raise
+
+    def _not_defined(self, name: str) -> NotDefined:
+        cell = self.run.cell_defining(name)
+        if cell is None:
+            return NotDefined(f"`{name}` is not defined in your notebook")
+        if cell.status != CellStatus.OK:
+            return NotDefined(f"`{name}` is not defined: {cell.label}, which defines it, did not run to the "
+                              f"end ({cell.message})")
+        return NotDefined(f"`{name}` is not defined (it is defined in {cell.label}, but later code removed it)")
+
+    # -- what tests use --------------------------------------------------------
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per submission, e.g. a training that several tests judge; its error, too."""
+        if key not in self.memo:
+            try:
+                self.memo[key] = ("ok", compute())
+            except Exception as e:
+                self.memo[key] = ("error", e)
+        kind, value = self.memo[key]
+        if kind == "error":
+            raise value
+        return value
+
+    def call(self, target: Target, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Call a function (by name), a Remote, or ``remote.attr("method")`` with data arguments; its result."""
+        return self._call_request("call", target, args, kwargs, timeout=timeout)[0]["value"]
+
+    def timed(self, target: Target, *args: Any, n: int = 5, warmup: int = 1, force: bool = True,
+              timeout: float | None = None, **kwargs: Any) -> Timing:
+        """Time ``n`` calls after ``warmup`` untimed ones, in the kernel and from outside."""
+        if warmup:
+            self._call_request("call", target, args, kwargs, repeat=warmup, force=force, timeout=timeout)
+        response, elapsed = self._call_request("call", target, args, kwargs, repeat=n, force=force, timeout=timeout)
+        inner = [float(s) for s in response.get("seconds", []) if isinstance(s, (int, float))][:n]
+        # A kernel whose clock says far less time passed than ours saw is lying
+        # (e.g. a patched time.perf_counter); then only our clock counts. The
+        # allowance for the request's own cost is fixed here, not measured in
+        # the kernel, where it could be inflated.
+        trusted = len(inner) == n and all(0 <= s for s in inner) and sum(inner) >= 0.5 * elapsed - REQUEST_ALLOWANCE
+        return Timing(inner=inner, outer=elapsed, trusted_inner=trusted, value=response["value"], calls=n)
+
+    def predict(self, model: Remote, x: np.ndarray, **kwargs: Any) -> Any:
+        """``model.predict(x, verbose=0, **kwargs)`` in the kernel."""
+        kwargs.setdefault("verbose", 0)
+        return self.call(model.attr("predict"), x, **kwargs)
+
+    def config(self, obj: Remote) -> dict:
+        """An object's ``to_json()`` (or ``get_config()``), parsed."""
+        text = self._call_request("config", obj, (), {})[0]["value"]["json"]
+        return json.loads(text)
+
+    def get(self, target: Target) -> Any:
+        """The value of a name or attribute in the kernel (arrays and JSON, else a Remote)."""
+        return self._call_request("get", target, (), {})[0]["value"]
+
+    def make(self, probe: Probe | str, **params: Any) -> Any:
+        """A helper object built by the grader inside the kernel (see ``Probe``); ValueError for an unknown one."""
+        try:
+            probe = Probe(probe)
+        except ValueError:
+            raise ValueError(f"no probe {probe!r}; the agent makes {', '.join(p.value for p in Probe)}") from None
+        arrays: dict[str, np.ndarray] = {}
+        req = {"op": "make", "probe": probe.value, "params": {k: encode(v, arrays) for k, v in params.items()}}
+        return self._request(req, arrays, None)[0]["value"]
+
+    def seed(self, seed: int, timeout: float | None = None) -> None:
+        """Python's, NumPy's and TensorFlow's random seeds in the kernel (``keras.utils.set_random_seed``)."""
+        self._request({"op": "seed", "seed": int(seed)}, {}, timeout)
+
+    def determinism(self, on: bool, timeout: float | None = None) -> bool:
+        """TensorFlow op determinism in the kernel on or off; whether it is on now."""
+        return bool(self._request({"op": "determinism", "on": bool(on)}, {}, timeout)[0]["value"])
+
+    def devices(self) -> list[str]:
+        """TensorFlow's physical devices in the kernel, by name."""
+        return self._request({"op": "devices"}, {}, None)[0]["value"]
+
+    def files(self, folder: str = ".") -> list[str]:
+        """Regular files the submission wrote under ``folder`` (relative), never following links."""
+        return list_files(self.workdir, folder, skip=frozenset({OUT_DIR}))
+
+    def data_folder(self, name: str) -> Path:
+        """A fresh folder for data the judge makes for the kernel to read (e.g. images to load).
+
+        It lies in the sandbox's inbox: the same path inside and out, and
+        read-only inside, so a submission cannot change what it is judged on.
+        Raises ValueError unless ``name`` is an identifier.
+        """
+        if not name.isidentifier():
+            raise ValueError(f"data folder names are identifiers; got {name!r}")
+        folder = self.run.sandbox.inbox / f"data-{name}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(mode=0o755)
+        return folder
+
+    def file(self, path: str, max_bytes: int = 64 * 2**20) -> bytes:
+        """The bytes of a file the submission wrote (relative to its folder); links are refused."""
+        return read_file(self.workdir, path, max_bytes)

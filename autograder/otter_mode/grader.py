@@ -1,0 +1,170 @@
+"""Otter mode's grader: each submission run by Otter's own runner (``otter run``) inside dlgrade's sandbox.
+
+For every submission a fresh ``Sandbox``: the zip in ``in/`` (read-only
+inside), the notebook in ``work/`` under the assignment's file name (so that
+``otter.Notebook("hw1.ipynb")`` finds a notebook Canvas renamed), and
+``python -m otter run`` there, without Docker, under the sandbox's limits and
+a time limit for the whole run. Otter's ``results.json`` is read back
+without following links and within a size cap; each question's score
+becomes one ``TestResult`` (see the package's docstring for the outcomes).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from autograder import hardware
+from autograder.errors import ErrorKind, SubmissionError
+from autograder.grading.contract import Amend
+from autograder.grading.steps import assemble, isolation_of, prepare_sandbox, read_submission
+from autograder.otter_mode.bundle import OtterBundle
+from autograder.reports.files import write_student_files
+from autograder.results import GradingResult, ResultStatus, TestResult, TestStatus
+from autograder.sandbox.files import read_file
+from autograder.sandbox.kernel import Sandbox
+from autograder.sandbox.output import CommandRun
+
+ZIP_NAME = "autograder.zip"  # in the sandbox's in/
+RESULTS_DIR = "otter-results"  # in the sandbox's work/, where `otter run -o` writes results.json
+MAX_RESULTS_BYTES = 8 * 2**20
+MAX_MESSAGE_CHARS = 4000
+#: Otter's names for the results entries that stand in for questions when grading failed.
+_OTTER_FAILURES = ("Autograder Error", "Autograder Failed", "Autograder Exception")
+
+
+class OtterGrader:
+    """Grades submissions of one Otter assignment with Otter's runner, each in a fresh sandbox.
+
+    Meets ``grading.contract.Grader``; nothing is held
+    between submissions, so ``close`` has nothing to release.
+    """
+
+    def __init__(self, bundle: OtterBundle, isolate: bool | None = None, threads: int = 0):
+        self.bundle = bundle
+        self.spec = bundle.spec
+        self.isolate = isolate
+        self.threads = threads
+
+    def start_ahead(self) -> None:
+        pass  # Otter's runner starts its own kernel in each sandbox
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "OtterGrader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def grade(self, path: Path, out: Path, student: str | None = None, prewarm: bool = False,
+              amend: Amend | None = None) -> GradingResult:
+        """Grade one file and write ``out/<student>/``: results.json and feedback.html.
+
+        ``prewarm`` is ignored: Otter's runner starts its own kernel, inside the sandbox.
+        ``amend`` completes the result before it is written, as in ``NotebookGrader.grade``.
+        """
+        started = time.perf_counter()
+        sub = read_submission(self.spec, path, student)
+        if isinstance(sub, GradingResult):
+            return _write(sub, out, started, amend)
+        sandbox = Sandbox(self.spec.limits, isolate=self.isolate, threads=self.threads)
+        try:
+            prepare_sandbox(sandbox, sub.notebook, self.spec.notebook, inbox={ZIP_NAME: self.bundle.zip_path},
+                            folders=(RESULTS_DIR,))
+            run = sandbox.run_command(
+                [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(sandbox.inbox / ZIP_NAME),
+                 "-o", RESULTS_DIR, "--", self.spec.notebook],
+                timeout=self.spec.limits.notebook_timeout,
+            )
+            raw, problem = read_results(sandbox.workdir)
+            isolation = isolation_of(sandbox)
+            gpu = sandbox.gpu and hardware.has_gpu()
+        finally:
+            sandbox.close()
+        status, tests, message = outcome(self.bundle, run, raw, problem)
+        result = assemble(self.spec, path, sub.student, status, submission=sub, tests=tests, message=message,
+                          isolation=isolation, gpu=gpu, seconds={"otter": run.seconds})
+        return _write(result, out, started, amend)
+
+
+def _write(result: GradingResult, out: Path, started: float, amend: Amend | None) -> GradingResult:
+    result.seconds["total"] = time.perf_counter() - started
+    return write_student_files(amend(result) if amend else result, out)
+
+
+def read_results(workdir: Path) -> tuple[bytes | None, str]:
+    """Otter's results.json from the sandbox, or None and why it cannot be read ("" when simply missing).
+
+    Through descriptors opened without following links, within ``MAX_RESULTS_BYTES``.
+    """
+    try:
+        return read_file(workdir, f"{RESULTS_DIR}/results.json", MAX_RESULTS_BYTES), ""
+    except SubmissionError as e:
+        return None, "" if e.kind == ErrorKind.MISSING else str(e)
+
+
+def outcome(bundle: OtterBundle, run: CommandRun, raw: bytes | None,
+            problem: str = "") -> tuple[ResultStatus, list[TestResult], str]:
+    """Status, tests and message of a graded submission from Otter's run and results.json (see the module doc)."""
+    rejected = ResultStatus.REJECTED
+    if run.timed_out:
+        return rejected, [], f"ran past the {bundle.spec.limits.notebook_timeout:g} s time limit; not graded"
+    if problem:
+        return rejected, [], f"{problem}; not graded"
+    if raw is None:
+        if "DeadKernelError" in run.output:
+            return rejected, [], ("the notebook's kernel died while Otter ran it (the code exited or killed its "
+                                  "process); not graded")
+        return ResultStatus.ERROR, [], (f"Otter's runner wrote no results (exit code {run.returncode}): "
+                                        f"{_last_lines(run.output)}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        return rejected, [], f"Otter's results.json is not valid JSON ({e}); not graded"
+    entries = data.get("tests") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return rejected, [], "Otter's results.json has no list of tests; not graded"
+    by_name = {e["name"]: e for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
+    scored = {q: e for q, e in by_name.items() if q in bundle.spec.questions and _number(e.get("score"))}
+    if not scored:
+        failures = [str(by_name[n].get("output", ""))[:MAX_MESSAGE_CHARS] for n in _OTTER_FAILURES if n in by_name]
+        if failures:
+            return rejected, [], "Otter could not grade this submission: " + "\n\n".join(failures)
+        return rejected, [], "Otter's results.json scores none of this assignment's questions; not graded"
+    return ResultStatus.GRADED, [_question_result(bundle, q, scored.get(q)) for q in bundle.spec.questions], ""
+
+
+def _question_result(bundle: OtterBundle, q: str, entry: dict | None) -> TestResult:
+    """One question's score as Otter's results.json gives it (``entry``), clamped to its points."""
+    question = bundle.spec.questions[q]
+    hidden = any(c.hidden for c in bundle.cases[q])
+    if entry is None:
+        return TestResult(question=q, name=q, points=0.0, max_points=question.points, status=TestStatus.FAILED,
+                          hidden=hidden, message="Otter's results.json has no score for this question")
+    reported = float(entry["score"])
+    score = min(max(reported, 0.0), question.points)
+    notes = []
+    if score != reported:
+        notes.append(f"Otter reported {reported:g} points, outside 0..{question.points:g}; counted as {score:g}")
+    if _number(entry.get("max_score")) and abs(float(entry["max_score"]) - question.points) > 1e-6:
+        notes.append(f"Otter's max_score {float(entry['max_score']):g} differs from the {question.points:g} "
+                     "points of the zip's tests, which count")
+    return TestResult(
+        question=q, name=q, points=score, max_points=question.points,
+        status=TestStatus.PASSED if score >= question.points - 1e-9 else TestStatus.FAILED, hidden=hidden,
+        message=str(entry.get("output", ""))[:MAX_MESSAGE_CHARS], notes=notes,
+    )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _last_lines(text: str, n: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-n:])[-MAX_MESSAGE_CHARS:]

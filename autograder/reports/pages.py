@@ -1,0 +1,112 @@
+"""The HTML pages: each student's feedback and the class summary for TAs.
+
+Everything a submission controls (printed output, messages, cell text) is
+escaped by Jinja2's autoescaping; plots are PNGs drawn here, embedded as
+data; each page's Content-Security-Policy allows no script at all.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import jinja2
+
+from autograder.reports.plots import draw, histogram_png
+from autograder.results import CellStatus, GradingResult, Plot, ResultStatus, TestStatus
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("autograder.reports", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _alt(plot: Plot) -> str:
+    if plot.kind == "images":
+        return f"{plot.title}: " + "; ".join(plot.captions or [])
+    return plot.title
+
+
+def feedback_html(result: GradingResult, show_hidden_messages: bool = True) -> str:
+    """A student's feedback page: score, each question's tests, notes and plots, the cells that failed."""
+    plots: dict[str, list[dict]] = {}
+    for p in result.plots:
+        plots.setdefault(p.question, []).append({"title": p.title, "alt": _alt(p), "png": draw(p)})
+    problem_cells = [c for c in result.cells if c.status != CellStatus.OK]
+    return _ENV.get_template("feedback.html.j2").render(
+        r=result, plots=plots, problem_cells=problem_cells, show_hidden_messages=show_hidden_messages,
+    )
+
+
+def write_feedback(result: GradingResult, path: Path) -> Path:
+    """Write a student's feedback page to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(feedback_html(result), encoding="utf-8")
+    return path
+
+
+def _speed_rows(graded: list[GradingResult]) -> list[dict]:
+    """Each speed check across the class: the threshold, the ratios' range and median, passes and narrow calls."""
+    checks: dict[tuple[str, str, str], dict] = {}
+    for r in graded:
+        for q in r.questions:
+            for t in q.tests:
+                for m in t.measured:
+                    row = checks.setdefault((q.name, t.name, m.what),
+                                            {"threshold": m.threshold, "direction": m.direction, "ratios": [],
+                                             "margins": [], "retried": 0})
+                    row["ratios"].append(m.ratio)
+                    row["margins"].append(m.margin)
+                    row["retried"] += m.attempts > 1
+    return [{"check": f"{q}/{t}: {what}", "sign": "≤" if row["direction"] == "at_most" else "≥",
+             "threshold": row["threshold"], "low": min(row["ratios"]), "median": statistics.median(row["ratios"]),
+             "high": max(row["ratios"]), "passed": sum(m >= 0 for m in row["margins"]), "n": len(row["margins"]),
+             "narrow": sum(abs(m) < 0.1 for m in row["margins"]), "retried": row["retried"]}
+            for (q, t, what), row in checks.items()]
+
+
+def summary_html(results: list[GradingResult]) -> str:
+    """The class picture for TAs: scores, each question's mean and pass rate, the commonest failures."""
+    graded = [r for r in results if r.status == ResultStatus.GRADED]
+    questions: dict[str, dict] = {}
+    failures: dict[tuple[str, str], dict] = {}
+    for r in graded:
+        for q in r.questions:
+            row = questions.setdefault(q.name, {"title": q.title, "max": q.max_score, "scores": []})
+            row["scores"].append(q.score)
+            for t in q.tests:
+                if t.status == TestStatus.FAILED:
+                    entry = failures.setdefault((q.name, t.name), {"count": 0, "messages": {}})
+                    entry["count"] += 1
+                    entry["messages"][t.message] = entry["messages"].get(t.message, 0) + 1
+    question_rows = [
+        {"name": name, "title": row["title"], "max": row["max"],
+         "mean": sum(row["scores"]) / len(row["scores"]),
+         "pass_rate": sum(s >= row["max"] for s in row["scores"]) / len(row["scores"])}
+        for name, row in questions.items()
+    ]
+    failure_rows = sorted(
+        ({"question": q, "test": t, "count": e["count"],
+          "messages": sorted(e["messages"].items(), key=lambda kv: -kv[1])[:3]} for (q, t), e in failures.items()),
+        key=lambda row: -row["count"],
+    )
+    possible = max((r.possible for r in graded), default=0)
+    return _ENV.get_template("summary.html.j2").render(
+        speed=_speed_rows(graded),
+        results=sorted(results, key=lambda r: r.student), graded=graded, questions=question_rows,
+        failures=failure_rows, possible=possible,
+        histogram=histogram_png([r.final_score for r in graded], possible) if graded else None,
+        machine=graded[0].machine if graded else {}, calibration=graded[0].calibration if graded else {},
+        assignment=results[0].assignment if results else "",
+    )
+
+
+def write_summary(results: list[GradingResult], path: Path) -> Path:
+    """Write the class summary to ``path``, atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(summary_html(results), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,38 @@
+"""What tests share besides fixtures: the course's paths, the command as a user runs it, small helpers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A small course for testing the grader itself: ``mini`` grades in seconds (see its assignment.yaml).
+COURSE = ROOT / "tests" / "course"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dlgrade(*args: str, cwd: Path = ROOT, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """The command as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def assert_fails_exactly(result, expected) -> None:
+    """A graded example fails the hidden tests ``expected`` lists ("all": every one), and loses just their points."""
+    assert result.status == "graded" and result.isolation == "bubblewrap"
+    tests = [t for q in result.questions for t in q.tests]
+    failed = sorted(f"{t.question}/{t.name}" for t in tests if t.status != "passed")
+    if expected == "all":
+        assert len(failed) == len(tests), failed
+        assert result.score == 0
+    else:
+        assert failed == expected
+        assert result.score == result.possible - sum(t.max_points for t in tests if t.status != "passed")
