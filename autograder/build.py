@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import prompts
 from autograder import spec as spec_mod
 from autograder.errors import BuildError
 from autograder.judge.loader import load_tests
@@ -121,7 +122,7 @@ def build(assignment: str, root: Path | None = None, check: bool = False, dist: 
 
     with tempfile.TemporaryDirectory(prefix="dlgrade-build-") as tmp:
         out = Path(tmp) / "out"
-        _otter_assign(master, out)
+        _otter_assign(_rendered(master, spec, Path(tmp) / "master"), out)
         reference = _normalise(nbformat.read(out / "autograder" / spec.notebook, as_version=4), spec.notebook)
         files = _template_files(out / "student", spec)
         if check:
@@ -144,6 +145,15 @@ def build(assignment: str, root: Path | None = None, check: bool = False, dist: 
 
         _write_bundle(bundle, spec, _notebook_bytes(reference), data)
     return BuildResult(assignment, template_dir / spec.notebook, bundle)
+
+
+def _rendered(master: Path, spec: spec_mod.Assignment, folder: Path) -> Path:
+    """A copy of the master's folder whose notebook states the spec's thresholds (``prompts.render``)."""
+    shutil.copytree(master.parent, folder)
+    copy = folder / master.name
+    nb = prompts.render(nbformat.read(master, as_version=4), spec, str(master))
+    copy.write_text(nbformat.writes(nb) + "\n")
+    return copy
 
 
 def _template_files(student: Path, spec: spec_mod.Assignment) -> dict[str, bytes]:

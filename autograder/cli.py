@@ -62,7 +62,8 @@ def cmd_grade(args) -> int:
                            roster=args.roster, canvas_column=args.canvas_column)
     report = api.grade(assignment, paths, args.output, options,
                        BatchEvents(terminal.log, terminal.on_plan, terminal.on_result),
-                       root=args.root, otter_zip=args.otter_zip, otter_timeout=args.timeout)
+                       root=args.root, otter_zip=args.otter_zip, otter_timeout=args.timeout,
+                       otter_notebook=args.notebook_name)
     terminal.close()
     if not args.quiet:
         print(closing_summary(report.new, report.results, report.kept))
@@ -226,6 +227,9 @@ def parser() -> argparse.ArgumentParser:
                    help="grade a plain Otter assignment: its autograder zip, run by Otter's own runner in our sandbox")
     g.add_argument("--timeout", type=float, default=600.0,
                    help="with --otter-zip: seconds each submission may run (default 600)")
+    g.add_argument("--notebook-name", metavar="HW.ipynb",
+                   help="with --otter-zip: the assignment notebook's file name, where neither the zip's name "
+                        "(otter assign's) nor each submission's otter.Notebook(\"...\") call says it")
     g.set_defaults(func=cmd_grade)
 
     r = sub.add_parser("report", help="rebuild feedback, results.json, gradebook.csv and summary.html from the store")

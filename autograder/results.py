@@ -48,7 +48,8 @@ class CellStatus(enum.StrEnum):
     OK = "ok"
     ERROR = "error"
     TIMEOUT = "timeout"
-    DIED = "died"
+    DIED = "died"  # the kernel died while the cell ran (os._exit, a signal, out of memory)
+    EXITED = "exited"  # the cell ended the kernel on purpose (exit(), quit()): it is never run again
     SKIPPED = "skipped"
 
 
@@ -72,6 +73,7 @@ class CellResult:
     status: CellStatus
     seconds: float = 0.0
     message: str = ""
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the grader did to the cell, and why
 
     def __post_init__(self) -> None:
         self.status = CellStatus(self.status)
@@ -220,6 +222,7 @@ class GradingResult:
     time_source: TimeSource = TimeSource.UNKNOWN
     identity: Identity = dataclasses.field(default_factory=Identity)
     late: LatePenalty | None = None  # only where the spec has a deadline and the submission was graded
+    notes: list[str] = dataclasses.field(default_factory=list)  # what reading the file changed (intake's notes)
 
     def __post_init__(self) -> None:
         self.status = ResultStatus(self.status)

@@ -1,4 +1,4 @@
-"""Malformed submissions get a clear error that names the file and what is wrong."""
+"""Intake: every notebook Jupyter opens is read as nbformat 4.5; a malformed one gets an error naming what is wrong."""
 
 import json
 import os
@@ -7,6 +7,7 @@ import zipfile
 
 import nbformat
 import pytest
+import saved_as
 
 from autograder import intake
 from autograder.errors import IntakeError
@@ -42,10 +43,11 @@ def test_otter_export_zip(tmp_path):
     (b"", "empty"),
     (b"{not json", "not valid notebook JSON (line 1"),
     (b'{"a": 1}', "not a Jupyter notebook"),
-    (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}).encode(), "nbformat 3"),
+    (json.dumps({"nbformat": 2, "nbformat_minor": 0, "worksheets": [], "metadata": {}}).encode(),
+     "nbformat 2 is not a notebook version Jupyter reads"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),
     (json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}).encode(),
-     "not a valid nbformat-4 notebook at cell 1 (cells/0)"),
+     "not a valid nbformat-4.5 notebook at cell 1 (cells/0)"),
 ])
 def test_broken_notebooks(tmp_path, content, words):
     path = tmp_path / "broken.ipynb"
@@ -124,3 +126,49 @@ def test_other_files_are_refused(tmp_path):
         intake.load(path, "a1.ipynb")
     with pytest.raises(IntakeError, match="not found"):
         intake.load(tmp_path / "missing.ipynb", "a1.ipynb")
+
+
+# -- notebooks as each tool saves them -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def a1_solution() -> nbformat.NotebookNode:
+    from support import ROOT
+
+    return nbformat.read(ROOT / "assignments" / "a1" / "examples" / "solution.ipynb", 4)
+
+
+@pytest.mark.parametrize("tool", sorted(saved_as.SAVERS))
+def test_every_tools_notebook_is_read_as_the_same_notebook(tmp_path, a1_solution, tool):
+    path = tmp_path / "a1.ipynb"
+    path.write_bytes(saved_as.SAVERS[tool](a1_solution))
+    sub = intake.load(path, "a1.ipynb")
+    nb = sub.notebook
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    nbformat.validate(nb)  # what the grader writes into the sandbox is a valid 4.5 notebook
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert code == [c.source for c in a1_solution.cells if c.cell_type == "code"]
+    assert len({c.id for c in nb.cells}) == len(nb.cells)
+    notes = " ".join(sub.notes)
+    expected = {"colab": "saved as nbformat 4.0", "vscode": "saved as nbformat 4.2",
+                "notebook6": "saved as nbformat 4.4",
+                "otter_assign": "saved as nbformat 4.4", "nbformat3": "saved as nbformat 3",
+                "bom": "byte-order mark", "duplicate_ids": "made unique", "jupyterlab4": "", "bare_metadata": ""}
+    assert expected[tool] in notes
+    if tool in ("jupyterlab4", "bare_metadata"):
+        assert not sub.notes  # nothing to say about a notebook as Jupyter writes it today
+
+
+def test_a_cell_a_version_cannot_hold_is_named(tmp_path, a1_solution):
+    data = json.loads(saved_as.notebook6(a1_solution))
+    data["cells"][2]["outputs"] = [{"output_type": "stream"}]  # no name, no text
+    path = tmp_path / "a1.ipynb"
+    path.write_text(json.dumps(data))
+    with pytest.raises(IntakeError, match=r"not a valid nbformat-4.4 notebook at cell 3 \(cells/2"):
+        intake.load(path, "a1.ipynb")
+
+
+def test_reading_the_same_file_twice_gives_the_same_notebook(tmp_path, a1_solution):
+    path = tmp_path / "a1.ipynb"
+    path.write_bytes(saved_as.colab(a1_solution))
+    assert intake.load(path, "a1.ipynb").notebook == intake.load(path, "a1.ipynb").notebook

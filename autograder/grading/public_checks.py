@@ -12,18 +12,24 @@ from autograder.execute import NotebookRun
 
 _MARK = "@@dlgrade-public@@"
 
-#: Runs in the kernel after the notebook.
+#: Runs in the kernel after the notebook, and leaves no name behind in it.
 _CODE = """
-import json as __j
-__out = {}
-for __q in %(questions)r:
-    try:
-        __r = grader.check(__q)
-        __out[__q] = {"passed": bool(getattr(__r, "all_passed", getattr(__r, "passed_all", False))),
-                      "text": str(__r)[:3000]}
-    except Exception as __e:
-        __out[__q] = {"passed": False, "text": "%%s: %%s" %% (type(__e).__name__, __e)}
-print("%(mark)s" + __j.dumps(__out))
+def __dlgrade_public():
+    import json, os
+    os.chdir(%(folder)r)  # Otter finds its notebook and tests from the notebook's folder, whatever it did
+    out = {}
+    for q in %(questions)r:
+        try:
+            r = grader.check(q)
+            out[q] = {"passed": bool(getattr(r, "all_passed", getattr(r, "passed_all", False))),
+                      "text": str(r)[:3000]}
+        except Exception as e:
+            out[q] = {"passed": False, "text": "%%s: %%s" %% (type(e).__name__, e)}
+    print("%(mark)s" + json.dumps(out))
+try:
+    __dlgrade_public()
+finally:
+    del __dlgrade_public
 """
 
 
@@ -34,7 +40,8 @@ def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
     """
     if not run.sandbox.alive:
         return {}
-    res = run.sandbox.run(_CODE % {"questions": questions, "mark": _MARK}, timeout=run.sandbox.limits.cell_timeout)
+    code = _CODE % {"questions": questions, "mark": _MARK, "folder": str(run.sandbox.workdir)}
+    res = run.sandbox.run(code, timeout=run.sandbox.limits.cell_timeout)
     text = "".join(o.get("text", "") for o in res.outputs if o.get("output_type") == "stream")
     marker = text.rfind(_MARK)
     if not res.ok or marker < 0:

@@ -109,6 +109,8 @@ def assemble(spec: Assignment, path: Path, student: str, status: ResultStatus, *
     if submission is not None and submission.submitted_at is not None:
         fields.setdefault("submitted_at", submission.submitted_at.isoformat())
         fields.setdefault("time_source", TimeSource(submission.time_source))
+    if submission is not None:
+        fields.setdefault("notes", list(submission.notes))
     return GradingResult.assemble(spec, tests or [], public or {}, student=student, status=status,
                                   source=str(path), machine=hardware.machine(),
                                   fingerprint=hardware.fingerprint(), **fields)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import statistics
 import time
@@ -39,6 +40,8 @@ from autograder.sandbox.files import list_files, open_dir, read_at, read_file
 
 #: Seconds a request may cost beyond the calls themselves.
 REQUEST_ALLOWANCE = 0.05
+#: Python's message for a missing name: the name is what the student's code lacked, not always what was called.
+_MISSING_NAME = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
 
 
 @dataclasses.dataclass
@@ -130,6 +133,8 @@ class Handle:
         self.deadline = time.monotonic() + budget if budget else None
         self._count = 0
         self.memo: dict[str, tuple[str, Any]] = {}  # results that several tests of one submission share
+        #: The notebook's names the current test called (the runner clears it before each test).
+        self.called: set[str] = set()
         self._inject()
 
     @property
@@ -197,6 +202,8 @@ class Handle:
             if result.status == CellStatus.DIED:
                 raise SubmissionError("the kernel died during the call (os._exit, a crash, or out of memory)",
                                       ErrorKind.DIED)
+            if result.status == CellStatus.EXITED:
+                raise SubmissionError("the call ended the kernel (exit() or quit())", ErrorKind.DIED)
             if not result.ok:
                 if result.error and result.error["ename"] == "NameError" and "__dlgrade__" in result.error["evalue"]:
                     self._inject()  # the submission deleted the agent: put it back and ask again
@@ -216,6 +223,8 @@ class Handle:
             reader.close()
 
     def _call_request(self, op: str, target: Target, args: tuple, kwargs: dict, **extra: Any) -> tuple[dict, float]:
+        if isinstance(target, str):
+            self.called.add(target)
         arrays: dict[str, np.ndarray] = {}
         req = {"op": op, "target": self._target(target),
                "args": [encode(a, arrays) for a in args],
@@ -227,18 +236,31 @@ class Handle:
         except NotDefined:
             raise
         except SubmissionError as e:
-            if e.raised == "NameError" and isinstance(target, str):
-                raise self._not_defined(target) from None
+            missing = _MISSING_NAME.search(str(e)) if e.raised == "NameError" else None
+            if missing is not None:
+                raise self._not_defined(missing[1], target if isinstance(target, str) else None) from None
             raise
 
-    def _not_defined(self, name: str) -> NotDefined:
-        cell = self.run.cell_defining(name)
-        if cell is None:
-            return NotDefined(f"`{name}` is not defined in your notebook")
+    def _not_defined(self, name: str, used_by: str | None = None) -> NotDefined:
+        """Why ``name`` is missing when the judge needs it, traced to the cell that should have defined it."""
+        lead = f"`{used_by}` needs `{name}`, which" if used_by and used_by != name else f"`{name}`"
+        definers = self.run.definers(name)
+        if not definers:
+            gone = " (was the cell that defined it deleted?)" if used_by and used_by != name else ""
+            return NotDefined(f"{lead} is not defined in your notebook{gone}")
+        cell = definers[-1]
+        if cell.status == CellStatus.EXITED:
+            return NotDefined(f"{lead} is not defined: {cell.label}, which defines it, ends the kernel (exit()), "
+                              "so what it defines is gone; remove the exit() from it")
         if cell.status != CellStatus.OK:
-            return NotDefined(f"`{name}` is not defined: {cell.label}, which defines it, did not run to the "
-                              f"end ({cell.message})")
-        return NotDefined(f"`{name}` is not defined (it is defined in {cell.label}, but later code removed it)")
+            imported = name in self.run.definitions_of(cell).imports
+            what = "which imports it, failed" if imported else "which defines it, did not run to the end"
+            return NotDefined(f"{lead} is not defined: {cell.label}, {what} ({cell.message})")
+        deleted = self.run.deleters(name, after=cell.index)
+        if deleted:
+            return NotDefined(f"{lead} is not defined: {cell.label} defines it, but {deleted[-1].label} deletes it")
+        return NotDefined(f"{lead} is not defined when the grader calls it, although {cell.label} defines it "
+                          "(inside a branch that did not run, or after a kernel restart)")
 
     # -- what tests use --------------------------------------------------------
 

@@ -78,6 +78,7 @@ def _run_one(case: TestCase, handle: Handle | None, spec: Assignment, question: 
     elif handle is None:
         result.message = setup_error or "the notebook could not be run"
     else:
+        handle.called.clear()
         try:
             case.fn(handle, ctx)
             result.status, result.points = TestStatus.PASSED, case.points
@@ -96,4 +97,18 @@ def _run_one(case: TestCase, handle: Handle | None, spec: Assignment, question: 
         handle.deadline += calibration.spent - spent_before  # calibrating is not the student's time
     result.notes.extend(ctx.notes)
     result.measured.extend(ctx.measured)
+    if handle is not None and result.status == TestStatus.FAILED:
+        result.notes.extend(_redefinitions(handle))
     return result
+
+
+def _redefinitions(handle: Handle) -> list[str]:
+    """For a failed test: each notebook name it called that several cells define, and which definition counted."""
+    notes = []
+    for name in sorted(handle.called):
+        cells = handle.run.definers(name)
+        if len(cells) > 1:
+            labels = ", ".join(c.label for c in cells[:-1])
+            notes.append(f"`{name}` is defined in {labels} and again in {cells[-1].label}: the last definition, "
+                         f"in {cells[-1].label}, is the one graded")
+    return notes

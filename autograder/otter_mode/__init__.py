@@ -18,9 +18,10 @@ must already be installed here (``OtterBundle.unmet_requirements`` lists what
 is not).
 
 The zip does not record the notebook's file name. It is ``notebook_name``
-where given, else read from otter assign's zip name
-(``<notebook>-autograder_<timestamp>.zip``); otherwise loading fails and says
-to give it.
+where given (``--notebook-name``), else read from otter assign's zip name
+(``<notebook>-autograder_<timestamp>.zip``), else, for each submission, from
+its own ``otter.Notebook("...")`` call, else its file's name (Canvas's
+prefix taken off).
 
 Outcomes (``GradingResult.status``):
 

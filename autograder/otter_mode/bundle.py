@@ -165,19 +165,17 @@ def _installed(requirement: str) -> bool:
 
 
 def _notebook_name(zip_path: Path, given: str | None) -> str:
-    """The file name students' ``otter.Notebook(...)`` opens: given, or from otter assign's zip name."""
+    """The file name students' ``otter.Notebook(...)`` opens: given, from otter assign's zip name, or "".
+
+    "" (an ``otter generate`` zip, or one renamed) means each submission says
+    it: ``OtterGrader`` reads the name from its ``otter.Notebook("...")`` call.
+    """
     if given is not None:
         if not given.endswith(".ipynb") or "/" in given or given.startswith("."):
             raise OtterBundleError(f"{zip_path}: notebook name {given!r} must be a plain file name ending in .ipynb")
         return given
     match = _ASSIGN_ZIP_NAME.fullmatch(zip_path.stem)
-    if match:
-        return f"{match['stem']}.ipynb"
-    raise OtterBundleError(
-        f"{zip_path}: cannot tell the assignment's notebook file name: Otter's autograder zip does not record it, "
-        "and this zip is not named like otter assign's <notebook>-autograder_<timestamp>.zip. Give it explicitly "
-        "(notebook_name, e.g. 'hw1.ipynb': the name in the notebook's otter.Notebook(\"hw1.ipynb\") cell)"
-    )
+    return f"{match['stem']}.ipynb" if match else ""
 
 
 def _spec(zip_path: Path, config: dict, notebook: str, cases: dict[str, list[OtterCase]],

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import nbformat
 
 from autograder import hardware
 from autograder.errors import ErrorKind, SubmissionError
@@ -25,6 +28,7 @@ from autograder.grading.steps import assemble, isolation_of, prepare_sandbox, re
 from autograder.otter_mode.bundle import OtterBundle
 from autograder.reports.files import write_student_files
 from autograder.results import GradingResult, ResultStatus, TestResult, TestStatus
+from autograder.roster import parse_lms_name
 from autograder.sandbox.files import read_file
 from autograder.sandbox.kernel import Sandbox
 from autograder.sandbox.output import CommandRun
@@ -73,13 +77,14 @@ class OtterGrader:
         sub = read_submission(self.spec, path, student)
         if isinstance(sub, GradingResult):
             return _write(sub, out, started, amend)
+        name = self.spec.notebook or notebook_name_of(sub.notebook, path)
         sandbox = Sandbox(self.spec.limits, isolate=self.isolate, threads=self.threads)
         try:
-            prepare_sandbox(sandbox, sub.notebook, self.spec.notebook, inbox={ZIP_NAME: self.bundle.zip_path},
+            prepare_sandbox(sandbox, sub.notebook, name, inbox={ZIP_NAME: self.bundle.zip_path},
                             folders=(RESULTS_DIR,))
             run = sandbox.run_command(
                 [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(sandbox.inbox / ZIP_NAME),
-                 "-o", RESULTS_DIR, "--", self.spec.notebook],
+                 "-o", RESULTS_DIR, "--", name],
                 timeout=self.spec.limits.notebook_timeout,
             )
             raw, problem = read_results(sandbox.workdir)
@@ -91,6 +96,21 @@ class OtterGrader:
         result = assemble(self.spec, path, sub.student, status, submission=sub, tests=tests, message=message,
                           isolation=isolation, gpu=gpu, seconds={"otter": run.seconds})
         return _write(result, out, started, amend)
+
+
+#: The notebook's own name, as its ``otter.Notebook("hw1.ipynb")`` cell gives it.
+_OTTER_NOTEBOOK = re.compile(r"""otter\.Notebook\(\s*(?:nb_path\s*=\s*)?["']([^"'/\\]+\.ipynb)["']""")
+
+
+def notebook_name_of(notebook: nbformat.NotebookNode, path: Path) -> str:
+    """The assignment's notebook file name as a submission says it: its ``otter.Notebook("…")`` call, else its
+    file's own name (Canvas's ``lastfirst_<ids>_`` prefix and ``-1`` suffix taken off), else ``notebook.ipynb``."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and (found := _OTTER_NOTEBOOK.search(cell.source)):
+            return found[1]
+    lms = parse_lms_name(path.name)
+    name = lms.original_name if lms else path.name
+    return name if name.endswith(".ipynb") and not name.startswith(".") else "notebook.ipynb"
 
 
 def _write(result: GradingResult, out: Path, started: float, amend: Amend | None) -> GradingResult:

@@ -35,7 +35,7 @@ def feedback_html(result: GradingResult, show_hidden_messages: bool = True) -> s
     plots: dict[str, list[dict]] = {}
     for p in result.plots:
         plots.setdefault(p.question, []).append({"title": p.title, "alt": _alt(p), "png": draw(p)})
-    problem_cells = [c for c in result.cells if c.status != CellStatus.OK]
+    problem_cells = [c for c in result.cells if c.status != CellStatus.OK or c.notes]
     return _ENV.get_template("feedback.html.j2").render(
         r=result, plots=plots, problem_cells=problem_cells, show_hidden_messages=show_hidden_messages,
     )

@@ -371,14 +371,30 @@ class Sandbox:
     # -- running code -------------------------------------------------------
 
     def run(self, code: str, timeout: float | None = None) -> CodeRun:
-        """Execute ``code`` in the kernel and collect its outputs as nbformat dicts."""
+        """Execute ``code`` in the kernel and collect its outputs as nbformat dicts.
+
+        The status comes from the kernel's reply as well as its outputs: a cell
+        IPython aborts with a line on stderr is an error, one that asks the
+        kernel to exit (``exit()``) is ``exited`` and the kernel is stopped.
+        """
         timeout = self.limits.cell_timeout if timeout is None else timeout
         if self.client is None or not self.alive:
             return CodeRun(status=CellStatus.DIED)
         start = time.monotonic()
         msg_id = self.client.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         collector = OutputCollector(self.limits.output_chars)
-        deadline = start + timeout
+        ended = self._until_idle(msg_id, collector, start + timeout)
+        seconds = time.monotonic() - start
+        if ended is not None:
+            return collector.result(ended, seconds)
+        status = collector.reply(self._execute_reply(msg_id))
+        if status == CellStatus.EXITED:
+            self._stop_kernel()  # it is on its way out: no request may reach it meanwhile
+        return collector.result(status, seconds)
+
+    def _until_idle(self, msg_id: str, collector: OutputCollector, deadline: float) -> CellStatus | None:
+        """Collect the run's outputs until the kernel is idle again (None), or say it timed out or died."""
+        assert self.client is not None
         interrupted_at = None
         while True:
             now = time.monotonic()
@@ -388,7 +404,7 @@ class Sandbox:
             if interrupted_at is not None and now > interrupted_at + 5:
                 # The code ignores SIGINT (or is stuck in C): the kernel is lost.
                 self._stop_kernel()
-                return collector.result(CellStatus.TIMEOUT, time.monotonic() - start)
+                return CellStatus.TIMEOUT
             try:
                 # The channel itself, not the client's ``get_iopub_msg``: that wraps every call in an
                 # asyncio loop run, about as much CPU as the kernel spends on a judge's call.
@@ -396,17 +412,27 @@ class Sandbox:
             except queue.Empty:
                 if not self.alive:
                     self._stop_kernel()
-                    return collector.result(CellStatus.DIED, time.monotonic() - start)
+                    return CellStatus.DIED
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
-                break
+                return CellStatus.TIMEOUT if interrupted_at is not None else None
             collector.add(msg)
-        seconds = time.monotonic() - start
-        if interrupted_at is not None:
-            return collector.result(CellStatus.TIMEOUT, seconds)
-        return collector.result(CellStatus.ERROR if collector.error else CellStatus.OK, seconds)
+
+    def _execute_reply(self, msg_id: str) -> dict:
+        """The content of the kernel's ``execute_reply`` to ``msg_id`` (sent before its idle); {} if none came."""
+        assert self.client is not None
+        deadline = time.monotonic() + 2.0
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = self.client.shell_channel.get_msg(timeout=left)
+            except queue.Empty:
+                break
+            if msg.get("parent_header", {}).get("msg_id") == msg_id and msg.get("msg_type") == "execute_reply":
+                content = msg.get("content")
+                return content if isinstance(content, dict) else {}
+        return {}
 
     def _interrupt(self) -> None:
         kernel = self._kernel_process()

@@ -20,7 +20,7 @@ from autograder.results import CellStatus
 class CodeRun:
     """What running one piece of code in the kernel produced."""
 
-    status: CellStatus  # ok, error, timeout or died
+    status: CellStatus  # ok, error, timeout, died or exited
     outputs: list = dataclasses.field(default_factory=list)
     error: dict | None = None  # {"ename", "evalue", "traceback"}
     seconds: float = 0.0
@@ -35,6 +35,8 @@ class CodeRun:
             return f"timed out after {self.seconds:.0f} s"
         if self.status == CellStatus.DIED:
             return "the kernel died (the code exited the process or was killed, e.g. out of memory)"
+        if self.status == CellStatus.EXITED:
+            return "the code ended the kernel (exit() or quit())"
         if self.error:
             return f"{self.error['ename']}: {self.error['evalue']}"[:500]
         return ""
@@ -181,6 +183,26 @@ class OutputCollector:
         else:
             self.used += len(value)
         return True
+
+    def reply(self, content: dict) -> CellStatus:
+        """The run's status from its ``execute_reply`` as well as its outputs.
+
+        IPython aborts a cell with only a line on stderr for some errors (an
+        unknown magic's ``UsageError``): the reply's ``status`` still says
+        ``error``, and its ``ename`` and ``evalue`` what. ``exit()`` and
+        ``quit()`` end a cell normally and then the kernel: the reply's
+        payload asks to exit.
+        """
+        payload = content.get("payload")
+        if any(isinstance(p, dict) and p.get("source") == "ask_exit" and not p.get("keepkernel")
+               for p in (payload if isinstance(payload, list) else [])):
+            return CellStatus.EXITED
+        status = content.get("status")
+        if status in ("error", "aborted") and self.error is None:
+            self.error = {"ename": str(content.get("ename", "Aborted" if status == "aborted" else "Error"))[:200],
+                          "evalue": str(content.get("evalue", "the kernel aborted the cell"))[:2000],
+                          "traceback": []}
+        return CellStatus.ERROR if self.error else CellStatus.OK
 
     def result(self, status: CellStatus, seconds: float) -> CodeRun:
         if self.truncated:

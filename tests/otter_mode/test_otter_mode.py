@@ -26,10 +26,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import saved_as
 
 from autograder.errors import OtterBundleError
 from autograder.otter_mode import OtterBundle, OtterGrader
-from autograder.otter_mode.grader import outcome, read_results
+from autograder.otter_mode.grader import notebook_name_of, outcome, read_results
 from autograder.otter_mode.test_files import parse_test_file
 from autograder.results import read as read_result
 from autograder.sandbox.kernel import Sandbox
@@ -249,12 +250,16 @@ def test_bad_zips_give_clear_errors(tmp_path):
         OtterBundle.load(computed, notebook_name="hw.ipynb")
 
 
-def test_notebook_name_comes_from_otter_assigns_zip_name_or_must_be_given(tmp_path):
+def test_notebook_name_comes_from_the_flag_otter_assigns_zip_name_or_each_submission(tmp_path):
     files = {"otter_config.json": "{}", "tests/q1.py": EXC_TEST}
     plain = _zip(tmp_path / "autograder.zip", files)
-    with pytest.raises(OtterBundleError, match=r"autograder\.zip: cannot tell the assignment's notebook file name"
-                                               r".*notebook_name"):
-        OtterBundle.load(plain)
+    assert OtterBundle.load(plain).spec.notebook == ""  # otter generate's zip: each submission says its name
+    cell = nbformat.v4.new_code_cell('import otter\ngrader = otter.Notebook("hw1.ipynb")')
+    says = nbformat.v4.new_notebook(cells=[cell])
+    assert notebook_name_of(says, Path("smithjane_1_2_anything.ipynb")) == "hw1.ipynb"
+    silent = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    assert notebook_name_of(silent, Path("smithjane_1_2_hw1-1.ipynb")) == "hw1.ipynb"  # Canvas's name taken off
+    assert notebook_name_of(silent, Path("export.zip")) == "notebook.ipynb"
     given = OtterBundle.load(plain, notebook_name="hw1.ipynb", timeout_s=45)
     assert given.spec.notebook == "hw1.ipynb" and given.spec.id == "autograder"
     assert given.spec.limits.notebook_timeout == 45
@@ -441,15 +446,28 @@ def test_a_submission_cannot_read_a_file_planted_on_the_host(loop_then_next, ref
 @pytest.mark.slow
 @needs_bwrap
 def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_path):
-    """The command as an instructor runs it: OK-format tests, a folder, two workers, a time limit."""
+    """The command as an instructor runs it: OK-format tests, a folder, two workers, a time limit.
+
+    The zip under ``otter generate``'s name, which records no notebook name: each submission's own
+    ``otter.Notebook("demo.ipynb")`` says it. The notebooks as Otter's own grading fixtures are
+    (nbformat 4.4, no cell ids), one renamed by Canvas, one saved by Colab, one ending in exit() (scored as
+    ``otter run`` scores it).
+    """
     folder = tmp_path / "submissions"
     folder.mkdir()
     for kind in EXPECTED:
-        shutil.copy(demo.subs["ok", kind], folder / f"{kind}.ipynb")
-    shutil.copy(demo.subs["ok", "correct"], folder / "smithjane_123_456_demo.ipynb")  # as Canvas renames it
+        (folder / f"{kind}.ipynb").write_bytes(saved_as.otter_assign(nbformat.read(demo.subs["ok", kind], 4)))
+    correct = nbformat.read(demo.subs["ok", "correct"], 4)
+    (folder / "smithjane_123_456_demo.ipynb").write_bytes(saved_as.otter_assign(correct))  # as Canvas renames it
+    (folder / "colab.ipynb").write_bytes(saved_as.colab(correct))
+    ends = nbformat.from_dict(correct)
+    ends.cells.append(nbformat.v4.new_code_cell("exit()"))
+    nbformat.write(ends, folder / "exit_last.ipynb")
     shutil.copy(demo.subs["ok", "loop"], folder / "looper.ipynb")
+    generated = tmp_path / "autograder.zip"
+    shutil.copy(demo.zips["ok"], generated)
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "--otter-zip", str(demo.zips["ok"]),
+    proc = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "--otter-zip", str(generated),
                            str(folder), "-o", str(out), "--workers", "2", "--timeout", "45"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -460,5 +478,11 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
         assert reference == EXPECTED[kind]
         assert {q: float(rows[kind][q]) for q in reference} == reference
     assert {q: float(rows["smithjane_123"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"]
+    assert {q: float(rows["colab"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"]
+    (tmp_path / "as-otter-names-it").mkdir()
+    nbformat.write(ends, tmp_path / "as-otter-names-it" / "demo.ipynb")  # otter run needs the notebook's own name
+    exit_reference = otter_run_scores(demo.zips["ok"], tmp_path / "as-otter-names-it" / "demo.ipynb",
+                                      tmp_path / "otter-exit")
+    assert {q: float(rows["exit_last"][q]) for q in exit_reference} == exit_reference  # whatever Otter makes of it
     assert rows["looper"]["status"] == "rejected"
     assert "looper: not graded: ran past the 45 s time limit" in proc.stdout

@@ -330,6 +330,8 @@ class _Agent:
 
     def serve(self, request_folder, out_folder, prefix):
         """Answer the request in ``request_folder`` (the grader's, read-only here) into ``out_folder``."""
+        # Whatever the notebook did with os.chdir, the judge's relative paths mean the notebook's folder.
+        _os.chdir(_os.path.dirname(out_folder))
         with open(_os.path.join(request_folder, "request.json")) as f:
             req = _json.load(f)
         _os.makedirs(out_folder, exist_ok=True)
