@@ -241,7 +241,7 @@ class Handle:
                 raise self._not_defined(missing[1], target if isinstance(target, str) else None) from None
             raise
 
-    def _not_defined(self, name: str, used_by: str | None = None) -> NotDefined:
+    def _not_defined(self, name: str, used_by: str | None = None, depth: int = 0) -> NotDefined:
         """Why ``name`` is missing when the judge needs it, traced to the cell that should have defined it."""
         lead = f"`{used_by}` needs `{name}`, which" if used_by and used_by != name else f"`{name}`"
         definers = self.run.definers(name)
@@ -255,6 +255,10 @@ class Handle:
         if cell.status != CellStatus.OK:
             imported = name in self.run.definitions_of(cell).imports
             what = "which imports it, failed" if imported else "which defines it, did not run to the end"
+            cause = _MISSING_NAME.search(cell.message)
+            if cause is not None and cause[1] != name and depth < 3:  # it failed for want of another name
+                why = str(self._not_defined(cause[1], depth=depth + 1))
+                return NotDefined(f"{lead} is not defined: {cell.label}, {what} ({cell.message}), because {why}")
             return NotDefined(f"{lead} is not defined: {cell.label}, {what} ({cell.message})")
         deleted = self.run.deleters(name, after=cell.index)
         if deleted:

@@ -59,6 +59,7 @@ def test_a_failed_import_is_the_message_not_a_vanished_function(graded):
     assert result.score <= 2
     undefined = [t.message for q in result.questions for t in q.tests if "not defined" in t.message]
     assert len(undefined) >= 10
-    assert all("cell 3, which imports it, failed" in m and "a_package_the_grader_lacks" in m for m in undefined), \
-        undefined
+    unclear = [m for m in undefined if not ("cell 3, which imports it, failed" in m
+                                            and "a_package_the_grader_lacks" in m)]
+    assert not unclear, unclear  # a class whose cell failed for want of `keras` is traced to cell 3 too
     assert not any("later code removed it" in t.message for q in result.questions for t in q.tests)
