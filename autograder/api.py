@@ -8,6 +8,7 @@ store and writes files, and loads none of it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,9 +95,10 @@ def grade(assignment: str | None, submissions: list[Path], out: Path, options: G
     return batch.run(bundle, files, Path(out), options, events or batch.BatchEvents(), roster=roster, slots=slots)
 
 
-def report(out: Path) -> list[GradingResult]:
+def report(out: Path, log: Callable[[str], None] = lambda line: None) -> list[GradingResult]:
     """Rebuild every report in ``out`` from its gradebook store alone, without grading anything.
 
+    ``log`` hears the reports' warnings (e.g. two results for one Canvas id).
     Raises ``UsageError`` when ``out`` holds no store.
     """
     store_file = Path(out) / "gradebook.sqlite"
@@ -107,7 +109,8 @@ def report(out: Path) -> list[GradingResult]:
         column = store.get_meta("canvas_column")
     for result in results:
         write_student_files(result, Path(out))
-    write_class_reports(results, Path(out), column)
+    for warning in write_class_reports(results, Path(out), column):
+        log(warning)
     return results
 
 

@@ -106,7 +106,7 @@ class _Terminal:
 
 def cmd_report(args) -> int:
     """``dlgrade report OUT``: rewrite every report from the store."""
-    results = api.report(args.output)
+    results = api.report(args.output, log=print)
     print(f"rebuilt the reports of {len(results)} submission(s) in {args.output}: "
           f"<student>/feedback.html, <student>/results.json, gradebook.csv, summary.html")
     return 0

@@ -53,9 +53,9 @@ class LatePolicy:
     per_hour_percent: float | None = None
     max_percent: float = 100.0
     cutoff_days: float | None = None
-    # A file's modification time is reset by every download and copy (an LMS
-    # bulk download makes every file look late), so it is evidence only when
-    # the instructor says the files were copied with their times kept.
+    # Times from inside a student-made file are the student's to set (a zip's
+    # member dates can be set to 1980) and a file's modification time is reset
+    # by every download; both count only when the instructor opts in.
     trust_file_times: bool = False
 
     def assess(self, submitted_at: dt.datetime | None, raw_score: float) -> LateAssessment:

@@ -96,17 +96,21 @@ def annotate(result: GradingResult, job: Job, spec: Assignment) -> GradingResult
     policy = spec.late
     if policy is None or result.status != ResultStatus.GRADED:
         return result
+    # A time from inside a file the student made (an export zip's member dates, a file's mtime) is the
+    # student's to set: it counts only where the instructor says the files' times can be trusted.
     stamp = dt.datetime.fromisoformat(result.submitted_at) if result.submitted_at else None
-    zip_time = stamp if result.time_source == TimeSource.ZIP else None
+    trusted = stamp if policy.trust_file_times else None
+    zip_time = trusted if result.time_source == TimeSource.ZIP else None
     if zip_time is not None and zip_time.tzinfo is None:  # zips keep local time: the course's, the deadline's
         zip_time = zip_time.replace(tzinfo=policy.deadline.tzinfo)
-    file_time = stamp if result.time_source == TimeSource.FILE and policy.trust_file_times else None
+    file_time = trusted if result.time_source == TimeSource.FILE else None
     when, source = submission_time(job.entry.submitted_at if job.entry else None, zip_time, file_time)
     assessment = policy.assess(when, result.score)
     note = assessment.note
     if when is None:
-        note = ("no trustworthy submission time (a file's own time is reset by downloads): no late penalty; "
-                "give a roster with submitted_at to apply the late policy")
+        note = ("no trustworthy submission time (a file's own times, an export zip's included, are the "
+                "student's to set): no late penalty; give a roster with submitted_at (the LMS's record) to "
+                "apply the late policy")
         if job.lms is not None and job.lms.late:
             note = "the LMS marks this submission LATE, but its time is unknown: " + note
     result.late = LatePenalty(submitted_at=when.isoformat() if when else None, time_source=source,

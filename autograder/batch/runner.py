@@ -112,6 +112,7 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
             run_pool(workers, bundle, jobs, out, calibration, options.isolate, threads, finish, slots, zygotes)
         results = store.results()
         column = store.get_meta("canvas_column")
-    write_class_reports(results, out, column)
+    for warning in write_class_reports(results, out, column):
+        events.log(warning)
     return BatchReport(results, new, len(kept), calibration.values if calibration else {},
                        time.monotonic() - started)

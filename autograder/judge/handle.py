@@ -1,7 +1,7 @@
 """``Handle``: what a hidden test may ask of a submission's kernel, through the agent; every answer is data.
 
 The handle reaches the kernel only through files (see ``wire``): the grader
-writes a request into the sandbox's inbox, runs ``__dlgrade__.serve(...)`` in
+writes a request into the sandbox's inbox, runs the agent's ``serve`` in
 the kernel (the agent, ``judge/agent/kernel_agent.py``, executed there after
 the notebook) and reads the answer back without following links. Calls have
 a time limit each, and all of a submission's calls together another.
@@ -24,7 +24,7 @@ import numpy as np
 
 from autograder.errors import CallTimeout, ErrorKind, GraderFault, NotDefined, SubmissionError
 from autograder.execute import NotebookRun
-from autograder.judge.agent import AGENT_SOURCE
+from autograder.judge.agent import INSTALL, MODULE, serve_code
 from autograder.judge.wire import (
     MAX_ARRAY_BYTES,
     MAX_RESPONSE_BYTES,
@@ -144,7 +144,7 @@ class Handle:
     def _inject(self) -> None:
         if not self.run.sandbox.alive and not self.run.revive(self.deadline):
             raise SubmissionError("the kernel died and could not be restarted", ErrorKind.DIED)
-        result = self.run.sandbox.run(AGENT_SOURCE, timeout=60)
+        result = self.run.sandbox.run(INSTALL, timeout=60)
         if not result.ok:
             raise SubmissionError(f"the grader could not talk to the kernel: {result.error_line()}", ErrorKind.KERNEL)
 
@@ -190,7 +190,7 @@ class Handle:
             self._inject()
         request = self._send(req, arrays_in)
         prefix = f"{self._count}-"
-        code = f"__dlgrade__.serve({str(request)!r}, {str(self.workdir / OUT_DIR)!r}, {prefix!r})"
+        code = serve_code(str(request), str(self.workdir / OUT_DIR), prefix)
         start = time.perf_counter()
         result = sandbox.run(code, timeout=timeout)
         elapsed = time.perf_counter() - start
@@ -205,7 +205,7 @@ class Handle:
             if result.status == CellStatus.EXITED:
                 raise SubmissionError("the call ended the kernel (exit() or quit())", ErrorKind.DIED)
             if not result.ok:
-                if result.error and result.error["ename"] == "NameError" and "__dlgrade__" in result.error["evalue"]:
+                if result.error and result.error["ename"] == "KeyError" and MODULE in result.error["evalue"]:
                     self._inject()  # the submission deleted the agent: put it back and ask again
                     return self._request(req, arrays_in, timeout)
                 raise SubmissionError(f"the call failed: {result.error_line()}", ErrorKind.RAISED,

@@ -29,13 +29,15 @@ def write_student_files(result: GradingResult, out: Path,
     return result
 
 
-def write_class_reports(results: list[GradingResult], out: Path, canvas_column: str | None = None) -> None:
-    """gradebook.csv, canvas_import.csv and summary.html, from every stored result."""
+def write_class_reports(results: list[GradingResult], out: Path, canvas_column: str | None = None) -> list[str]:
+    """gradebook.csv, canvas_import.csv and summary.html, from every stored result; warnings for the TA."""
     write_gradebook(results, out / "gradebook.csv")
+    warnings: list[str] = []
     if results:
         column = canvas_column or results[0].assignment
         possible = max(r.possible for r in results)
         rows = [(r.identity, r.student, r.final_score if r.status == ResultStatus.GRADED else None)
                 for r in results]
-        write_canvas_import(rows, out / "canvas_import.csv", column, possible)
+        warnings = write_canvas_import(rows, out / "canvas_import.csv", column, possible)
     write_summary(results, out / "summary.html")
+    return warnings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import textwrap
@@ -89,10 +90,24 @@ def test_the_roster_time_decides_the_late_penalty(tmp_path):
     assert "raw 10, late penalty -2" in result.summary_line()
 
 
-def test_zip_times_are_read_in_the_deadlines_zone_and_file_times_are_not_trusted():
-    on_time_zip = annotate(_result("a", 10, "2026-10-02T23:00:00", "zip"), Job(Path("a.zip"), "a", "x"), _Spec())
+class _TrustingSpec:
+    late = dataclasses.replace(_Spec.late, trust_file_times=True)
+
+
+def test_a_zips_own_dates_count_only_where_the_instructor_trusts_them():
+    """The same work in an export zip dated after the cutoff, and with its dates set back to 1980."""
+    for stamp in ("2026-10-20T12:00:00", "1980-01-01T00:00:00"):
+        untrusted = annotate(_result("a", 10, stamp, "zip"), Job(Path("a.zip"), "a", "x"), _Spec())
+        assert untrusted.penalty == 0 and untrusted.late.time_source == "unknown"  # flagged, not "on time"
+        assert untrusted.late.submitted_at is None and "no trustworthy submission time" in untrusted.late.note
+
+
+def test_trusted_zip_times_are_read_in_the_deadlines_zone_and_file_times_are_not_trusted():
+    on_time_zip = annotate(_result("a", 10, "2026-10-02T23:00:00", "zip"), Job(Path("a.zip"), "a", "x"),
+                           _TrustingSpec())
     assert on_time_zip.late.time_source == "zip" and on_time_zip.penalty == 0
-    late_zip = annotate(_result("b", 10, "2026-10-03T01:00:00", "zip"), Job(Path("b.zip"), "b", "x"), _Spec())
+    late_zip = annotate(_result("b", 10, "2026-10-03T01:00:00", "zip"), Job(Path("b.zip"), "b", "x"),
+                        _TrustingSpec())
     assert late_zip.late.penalty_percent == 10
     lms = parse_lms_name("smithjane_LATE_12345_501_a1.ipynb")
     downloaded = annotate(_result("c", 10, "2026-11-01T00:00:00+00:00", "file"),

@@ -1,9 +1,11 @@
 """The grader's helper inside the sandboxed kernel.
 
 This file is not imported by the grader: its text is executed in the
-submission's kernel after the notebook has run, and defines ``__dlgrade__``
+submission's kernel after the notebook has run, as a module of its own
+(``sys.modules["dlgrade_agent"]``: none of its names enter the notebook's
+namespace, where a student's helper of the same name would clash), and defines ``AGENT``
 there. The grader asks it for things by writing a request folder
-(``request.json`` plus ``.npy`` arguments) and running ``__dlgrade__.serve(dir)``;
+(``request.json`` plus ``.npy`` arguments) and running ``AGENT.serve(dir)``;
 it answers with ``response.json`` plus ``.npy`` files. Only arrays (without
 pickles) and JSON cross back; anything else stays in the kernel as a numbered
 reference. Nothing here is secret, and nothing it returns is trusted.
@@ -350,4 +352,5 @@ class _Agent:
         _os.replace(tmp, _os.path.join(out_folder, prefix + "response.json"))
 
 
-__dlgrade__ = _Agent(globals())
+#: The agent, answering for the notebook's namespace (``__user_ns__``, set by the code that installs this module).
+AGENT = _Agent(__user_ns__)  # type: ignore[name-defined]  # noqa: F821
