@@ -7,6 +7,9 @@ import numpy as np
 from autograder.judge.handle import Handle
 from autograder.judge.wire import Remote
 
+#: The largest array an answer may become (as float64) in the grader.
+MAX_FLOAT64_BYTES = 256 * 2**20
+
 
 def _describe(value) -> str:
     if value is None:
@@ -20,6 +23,8 @@ def array(value, what: str, shape: tuple | None = None) -> np.ndarray:
     """``value`` as a float64 array; fails with what was returned instead."""
     if value is None or isinstance(value, (Remote, dict, str)):
         raise AssertionError(f"{what} returned {_describe(value)}, not an array")
+    if np.size(value) * 8 > MAX_FLOAT64_BYTES:  # the conversion's size, not the answer's: a bool is 1 byte of 8
+        raise AssertionError(f"{what} returned {np.size(value):,} values, more than any question asks for")
     try:
         out = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):

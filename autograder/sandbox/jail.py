@@ -52,8 +52,11 @@ def namespace_args() -> list[str]:
             "--die-with-parent", "--new-session"]
 
 
-def system_binds() -> list[str]:
-    """The system, read-only (top-level symlinks of a merged /usr recreated), /proc, /dev, a private /tmp."""
+def system_binds(tmp_mb: int = 64) -> list[str]:
+    """The system, read-only (top-level symlinks of a merged /usr recreated), /proc, /dev, a private /tmp.
+
+    /tmp is a tmpfs of ``tmp_mb`` megabytes (without a size bwrap would give it half the machine's memory).
+    """
     args: list[str] = []
     for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "etc"):
         path = Path("/") / top
@@ -61,8 +64,13 @@ def system_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    return args + ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-                   "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    return args + ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmp_mb * 2**20),
+                   "--tmpfs", "/tmp", "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+
+
+def tmp_mb(limits: Limits) -> int:
+    """The private /tmp's size: a quarter of the spec's disk; the working folder has the rest (see ``host``)."""
+    return max(16, limits.disk_mb // 4)
 
 
 def python_roots() -> list[Path]:
@@ -119,7 +127,7 @@ def jail_argv(*, root: Path, workdir: Path, inbox: Path, env: dict[str, str], li
     args = [shutil.which("bwrap") or "bwrap", *namespace_args(), "--clearenv", "--hostname", "sandbox"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    args += system_binds()
+    args += system_binds(tmp_mb(limits))
     made: set[Path] = {Path("/"), Path("/tmp")}
     for python in python_roots():
         args += _mkdirs(python.parent, made) + ["--ro-bind", str(python), str(python)]

@@ -9,6 +9,7 @@ plain BlockingKernelClient.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import signal
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import psutil
+import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
@@ -32,6 +34,18 @@ from autograder.sandbox.jail import bubblewrap_status
 from autograder.sandbox.output import CodeRun, CommandRun, OutputCollector, Tail, read_line
 from autograder.sandbox.zygote import SharedZygote, Zygote, zygote_for, zygotes_enabled
 from autograder.spec import Limits
+
+#: The largest message the grader accepts from a kernel: an output over it is dropped by ZeroMQ before the
+#: grader allocates it (a kernel's 1 GiB message would otherwise cost the grader twice that).
+MAX_MESSAGE_BYTES = 64 * 2**20
+
+
+@functools.lru_cache(maxsize=1)
+def _client_context() -> zmq.Context:
+    """The ZeroMQ context of every kernel client of this process, its sockets capped at ``MAX_MESSAGE_BYTES``."""
+    context = zmq.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    return context
 
 
 def _sandbox_init(bwrap_pid: int) -> psutil.Process | None:
@@ -87,7 +101,9 @@ class Sandbox:
         self.disk_capped = False
         if self.isolated and os.geteuid() == 0:
             self.uid, self._uid_lock = host.claim_uid()
-            self.disk_capped = host.mount_disk(self.workdir, self.limits.disk_mb, self.uid)
+            # The spec's disk is the working folder and /tmp together (see jail.tmp_mb).
+            work_mb = self.limits.disk_mb - jail.tmp_mb(self.limits)
+            self.disk_capped = host.mount_disk(self.workdir, max(16, work_mb), self.uid)
             os.chown(self.workdir, self.uid, self.uid)
         else:
             self.uid = os.geteuid()
@@ -154,7 +170,7 @@ class Sandbox:
                 env=self._env() if not self.isolated else {"PATH": "/usr/bin:/bin"},
                 cwd=self.workdir,
             )
-        kc = BlockingKernelClient()
+        kc = BlockingKernelClient(context=_client_context())
         kc.load_connection_file(str(conn_file))
         kc.start_channels()
         try:

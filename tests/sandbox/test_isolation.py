@@ -155,6 +155,21 @@ def test_the_disk_is_capped_and_given_back(sandbox):
     ))
     assert seen["written_mb"] < 64 and seen["error"] == "No space left on device", seen
     assert sandbox.run("import glob, os\nfor f in glob.glob('fill*'): os.remove(f)").ok
+    # /tmp too: a quarter of the disk (16 MB of 64), not half the machine's memory.
+    seen = _value(sandbox.run(
+        "import json, os\n"
+        "written, err = 0, None\n"
+        "try:\n"
+        "    for i in range(100):\n"
+        "        with open(f'/tmp/fill{i}', 'wb') as f:\n"
+        "            f.write(b'x' * 2**20 * 4)\n"
+        "        written += 4\n"
+        "except OSError as e:\n"
+        "    err = e.strerror\n"
+        "print(json.dumps({'written_mb': written, 'error': err}))"
+    ))
+    assert seen["written_mb"] < 16 and seen["error"] == "No space left on device", seen
+    assert sandbox.run("import glob, os\nfor f in glob.glob('/tmp/fill*'): os.remove(f)").ok
     with Sandbox(Limits(disk_mb=16), isolate=True) as other:
         work = other.workdir
         assert os.path.ismount(work)
