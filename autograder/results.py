@@ -215,6 +215,7 @@ class GradingResult:
     machine: dict = dataclasses.field(default_factory=dict)
     fingerprint: str = ""
     isolation: str = ""
+    limits: str = ""  # how the sandbox's resources were limited: a control group, or rlimits only and why
     gpu: bool = False
     calibration: dict[str, float] = dataclasses.field(default_factory=dict)
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)

@@ -31,7 +31,7 @@ from autograder.batch.worker import AnyBundle
 from autograder.reports.files import write_class_reports
 from autograder.results import Bundle, CalibrationFigures, GradingResult
 from autograder.roster import Roster
-from autograder.sandbox import host, zygote
+from autograder.sandbox import cgroups, host, zygote
 from autograder.store import Store
 
 
@@ -69,9 +69,9 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
     started = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    swept = host.sweep_stale()  # what an earlier batch killed with SIGKILL left in /tmp
+    swept = host.sweep_stale() + cgroups.sweep_stale()  # what an earlier batch killed with SIGKILL left behind
     if swept:
-        events.log(f"removed {swept} sandbox folder(s) left behind by graders that were killed")
+        events.log(f"removed {swept} sandbox folder(s) and control group(s) left by graders that were killed")
     new: list[GradingResult] = []
     client = dask_client(options.scheduler) if options.scheduler else None  # fails before any work
     with contextlib.ExitStack() as stack, Store(out / "gradebook.sqlite") as store:

@@ -164,10 +164,11 @@ class NotebookGrader:
             except SubmissionError as e:
                 setup_error = f"the notebook's kernel was lost: {e}"
             gpu = sandbox.gpu and hardware.has_gpu()
+            isolation, limits = isolation_of(sandbox)
             tests, plots = judge(handle, self.spec, self.tests, gpu, self.calibration, setup_error)
             result = assemble(
                 self.spec, path, sub.student, ResultStatus.GRADED, submission=sub, tests=tests, public=public,
-                cells=run.cells, plots=plots, isolation=isolation_of(sandbox), gpu=gpu,
+                cells=run.cells, plots=plots, isolation=isolation, limits=limits, gpu=gpu,
                 calibration=dict(self.calibration.values),
                 seconds={"notebook": run.seconds, "judge": time.perf_counter() - judge_start},
             )

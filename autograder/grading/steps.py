@@ -94,9 +94,9 @@ def _place(source: Path, dest: Path, uid: int | None) -> None:
         _own(dest, uid)
 
 
-def isolation_of(sandbox: Sandbox) -> str:
-    """How a sandbox isolated its kernel, as results record it: ``bubblewrap`` or ``off: <why>``."""
-    return "bubblewrap" if sandbox.isolated else f"off: {sandbox.isolation_note}"
+def isolation_of(sandbox: Sandbox) -> tuple[str, str]:
+    """How a sandbox isolated its kernel and limited it, as results record them (``isolation``, ``limits``)."""
+    return "bubblewrap" if sandbox.isolated else f"off: {sandbox.isolation_note}", sandbox.limits_note
 
 
 def assemble(spec: Assignment, path: Path, student: str, status: ResultStatus, *,

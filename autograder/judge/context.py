@@ -10,10 +10,12 @@ side by side with a retry policy (``speed``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,7 +38,8 @@ class Context:
     """What a hidden test knows besides the submission: its question's thresholds, the machine, the report."""
 
     def __init__(self, spec: Assignment, question: Question, gpu: bool, calibration: Calibration,
-                 plots: list[Plot]):
+                 plots: list[Plot], frozen: Callable[[], AbstractContextManager] = contextlib.nullcontext):
+        self._frozen = frozen  # stops the submission's every process while the grader times a baseline
         self.spec = spec
         self.question = question
         self.gpu = gpu
@@ -172,14 +175,19 @@ class Context:
         return self.calibration.get(key, measure)
 
     def time_here(self, fn: Callable, *args: Any, n: int = 5, warmup: int = 1) -> float:
-        """Median seconds of ``fn(*args)`` run in the grader itself: a baseline the submission cannot touch."""
-        for _ in range(warmup):
-            fn(*args)
-        samples = []
-        for _ in range(n):
-            start = time.perf_counter()
-            fn(*args)
-            samples.append(time.perf_counter() - start)
+        """Median seconds of ``fn(*args)`` run in the grader itself: a baseline the submission cannot touch.
+
+        The submission's sandbox is frozen meanwhile (its control group), so that processes it left
+        spinning cannot slow the baseline and flatter its own ratio.
+        """
+        with self._frozen():
+            for _ in range(warmup):
+                fn(*args)
+            samples = []
+            for _ in range(n):
+                start = time.perf_counter()
+                fn(*args)
+                samples.append(time.perf_counter() - start)
         return statistics.median(samples)
 
 

@@ -8,6 +8,7 @@ is raised, never turned into a student's failure.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import time
@@ -68,7 +69,8 @@ def judge(handle: Handle | None, spec: Assignment, tests: dict[str, list[TestCas
 
 def _run_one(case: TestCase, handle: Handle | None, spec: Assignment, question: Question, gpu: bool,
              calibration: Calibration, plots: list[Plot], setup_error: str) -> TestResult:
-    ctx = Context(spec, question, gpu, calibration, plots)
+    ctx = Context(spec, question, gpu, calibration, plots,
+                  frozen=handle.run.sandbox.frozen if handle is not None else contextlib.nullcontext)
     result = TestResult(question.name, case.name, 0.0, case.points, TestStatus.FAILED, case.hidden, hint=case.hint,
                         source=inspect.getsource(case.fn) if spec.show_hidden_tests else "")
     start = time.perf_counter()

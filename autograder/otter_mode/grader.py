@@ -88,13 +88,13 @@ class OtterGrader:
                 timeout=self.spec.limits.notebook_timeout,
             )
             raw, problem = read_results(sandbox.workdir)
-            isolation = isolation_of(sandbox)
+            isolation, limits = isolation_of(sandbox)
             gpu = sandbox.gpu and hardware.has_gpu()
         finally:
             sandbox.close()
         status, tests, message = outcome(self.bundle, run, raw, problem)
         result = assemble(self.spec, path, sub.student, status, submission=sub, tests=tests, message=message,
-                          isolation=isolation, gpu=gpu, seconds={"otter": run.seconds})
+                          isolation=isolation, limits=limits, gpu=gpu, seconds={"otter": run.seconds})
         return _write(result, out, started, amend)
 
 

@@ -144,3 +144,9 @@ def jail_argv(*, root: Path, workdir: Path, inbox: Path, env: dict[str, str], li
     if uid != os.geteuid():
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
     return args
+
+
+def memory_bytes(limits: Limits) -> int:
+    """A sandbox's memory, counted whole: the kernel's data (``memory_mb``), its disk and /tmp (tmpfs pages are
+    memory), its /dev/shm, and room for the interpreter itself."""
+    return (limits.memory_mb + limits.disk_mb + 512) * 2**20 + SHM_BYTES

@@ -9,6 +9,7 @@ plain BlockingKernelClient.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import queue
@@ -17,35 +18,29 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import psutil
-import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder import hardware
 from autograder.errors import SandboxError
 from autograder.results import CellStatus
-from autograder.sandbox import host, jail
+from autograder.sandbox import cgroups, host, jail
+from autograder.sandbox.cgroups import Cgroup
 from autograder.sandbox.environment import kernel_env, preload_code
 from autograder.sandbox.jail import bubblewrap_status
-from autograder.sandbox.output import CodeRun, CommandRun, OutputCollector, Tail, read_line
+from autograder.sandbox.output import CodeRun, CommandRun, OutputCollector, Tail, client_context, read_line
 from autograder.sandbox.zygote import SharedZygote, Zygote, zygote_for, zygotes_enabled
 from autograder.spec import Limits
 
-#: The largest message the grader accepts from a kernel: an output over it is dropped by ZeroMQ before the
-#: grader allocates it (a kernel's 1 GiB message would otherwise cost the grader twice that).
-MAX_MESSAGE_BYTES = 64 * 2**20
 
-
-@functools.lru_cache(maxsize=1)
-def _client_context() -> zmq.Context:
-    """The ZeroMQ context of every kernel client of this process, its sockets capped at ``MAX_MESSAGE_BYTES``."""
-    context = zmq.Context()
-    context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-    return context
+@functools.lru_cache(maxsize=None)
+def _warn_once(message: str) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _sandbox_init(bwrap_pid: int) -> psutil.Process | None:
@@ -99,7 +94,13 @@ class Sandbox:
         self._uid_lock = None
         #: Whether the kernel's folder is a tmpfs of ``limits.disk_mb`` (as root), so it cannot fill the disk.
         self.disk_capped = False
+        #: The sandbox's control group (memory, tasks, CPU share, freezer), where they can be used.
+        self.cgroup: Cgroup | None = None
         if self.isolated and os.geteuid() == 0:
+            self.cgroup = Cgroup.create(jail.memory_bytes(self.limits), self.limits.max_processes)
+            if self.cgroup is None:
+                _warn_once(f"sandboxes get no control group here ({cgroups.status()[1]}): a submission's memory, "
+                           "processes and CPU are limited by rlimits alone; the results record it")
             self.uid, self._uid_lock = host.claim_uid()
             # The spec's disk is the working folder and /tmp together (see jail.tmp_mb).
             work_mb = self.limits.disk_mb - jail.tmp_mb(self.limits)
@@ -170,7 +171,7 @@ class Sandbox:
                 env=self._env() if not self.isolated else {"PATH": "/usr/bin:/bin"},
                 cwd=self.workdir,
             )
-        kc = BlockingKernelClient(context=_client_context())
+        kc = BlockingKernelClient(context=client_context())
         kc.load_connection_file(str(conn_file))
         kc.start_channels()
         try:
@@ -211,6 +212,7 @@ class Sandbox:
             "log": str(self.root / "kernel.log"),
             "env": self._env(),
             "rlimits": jail.rlimits(self.limits),
+            "cgroup_procs": self.cgroup.procs_files if self.cgroup is not None else [],
         })
         try:
             self._kernel = psutil.Process(pid)
@@ -276,8 +278,31 @@ class Sandbox:
         self.restarts += 1
         self.start()
 
+    @property
+    def limits_note(self) -> str:
+        """How the sandbox's resources are limited, as results record it."""
+        if self.cgroup is not None:
+            return f"cgroup v{self.cgroup.hierarchy.version}: memory, tasks, an equal CPU share; rlimits"
+        return f"rlimits only ({cgroups.status()[1]})"
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Every process of the sandbox stopped for the block (a baseline is timed meanwhile); a no-op without
+        a control group."""
+        if self.cgroup is None:
+            yield
+            return
+        self.cgroup.freeze()
+        try:
+            yield
+        finally:
+            self.cgroup.thaw()
+
     def close(self) -> None:
         self._stop_kernel()
+        if self.cgroup is not None:
+            self.cgroup.remove()  # every process of the sandbox, however it hid from the tree
+            self.cgroup = None
         host.reap_uid(self.uid)  # before the uid is free for another sandbox
         if self._log:
             self._log.close()
@@ -342,8 +367,9 @@ class Sandbox:
         """Everything before a program's own argv (see ``jail.jail_argv``); unsandboxed, only the limits."""
         if not self.isolated:
             return jail.limits_prefix(self.limits)
-        return jail.jail_argv(root=self.root, workdir=self.workdir, inbox=self.inbox, env=env, limits=self.limits,
-                              uid=self.uid, gpu=self.gpu, extra_binds=extra_binds)
+        enter = self.cgroup.enter_argv() if self.cgroup is not None else []  # bwrap and all it starts
+        return [*enter, *jail.jail_argv(root=self.root, workdir=self.workdir, inbox=self.inbox, env=env,
+                                        limits=self.limits, uid=self.uid, gpu=self.gpu, extra_binds=extra_binds)]
 
     # -- running a command ----------------------------------------------------
 

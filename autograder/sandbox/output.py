@@ -7,11 +7,14 @@ field is checked for its type and every stream is capped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import select
 import threading
 import time
 from typing import Any
+
+import zmq
 
 from autograder.results import CellStatus
 
@@ -210,3 +213,16 @@ class OutputCollector:
                                  "text": f"\n[dlgrade: output cut at {self.limit} characters]\n"})
         return CodeRun(status=status, outputs=self.outputs, error=self.error, seconds=seconds,
                        truncated=self.truncated)
+
+
+#: The largest message the grader accepts from a kernel: an output over it is dropped by ZeroMQ before the
+#: grader allocates it (a kernel's 1 GiB message would otherwise cost the grader twice that).
+MAX_MESSAGE_BYTES = 64 * 2**20
+
+
+@functools.lru_cache(maxsize=1)
+def client_context() -> zmq.Context:
+    """The ZeroMQ context of every kernel client of this process, its sockets capped at ``MAX_MESSAGE_BYTES``."""
+    context = zmq.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    return context

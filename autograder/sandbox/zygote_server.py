@@ -58,7 +58,11 @@ def _check(result: int, what: str) -> None:
 
 
 def _enter(request: dict, libc: ctypes.CDLL) -> None:
-    """In the first fork: join the sandbox's namespaces (by its init's pid)."""
+    """In the first fork: join the sandbox's control group (so that the kernel and all it starts count there),
+    then its namespaces (by its init's pid)."""
+    for procs in request.get("cgroup_procs", []):
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
     pid = int(request["ns_pid"])
     fds = {}
     for ns in NAMESPACES:
