@@ -6,6 +6,8 @@ import math
 import statistics
 from collections.abc import Callable
 
+import numpy as np
+
 from autograder.errors import NotGraded
 from autograder.judge.context import Context
 from autograder.judge.handle import Handle
@@ -80,6 +82,14 @@ def judge_training_time(ctx: Context, seconds: list[float], reference_key: str) 
     # Not measured again when narrow: each measurement is a training, and the median over seeds is the policy.
     ctx.speed("training time over the reference solution's", lambda attempt: median / reference, "max_time_ratio",
               at_most=True, attempts=1)
+
+
+def jittered(x: np.ndarray, seed: int, scale: float = 1e-3) -> np.ndarray:
+    """``x`` plus noise of ``scale`` (same dtype): the same data to a learner, but values never sent before, so
+    that a training cannot be answered from a memo of an earlier one. The noise is the same for a seed."""
+    noise = np.random.default_rng(10_000 + seed).normal(0.0, scale, np.shape(x))
+    return (np.asarray(x) + noise).astype(np.asarray(x).dtype)
+
 
 def kernel_datasets(handle: Handle, train: tuple, val: tuple, batch_size: int, seed: int) -> tuple:
     """The judge's training and validation arrays as ``tf.data`` pipelines built in the kernel.

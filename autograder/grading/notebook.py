@@ -152,13 +152,14 @@ class NotebookGrader:
         if isinstance(sub, GradingResult):
             return self._write(sub, out, None, started, amend)
         sandbox = self._sandbox_for(sub.notebook)
+        handle: Handle | None = None
         try:
             run = NotebookRun(sub.notebook, sandbox).run_all()
             if prewarm:
                 self.start_ahead()
             public = public_checks(run, list(self.spec.questions))
             judge_start = time.perf_counter()
-            handle, setup_error = None, ""
+            setup_error = ""
             try:
                 handle = Handle(run, self.spec.limits.call_timeout, budget=self.spec.limits.notebook_timeout)
             except SubmissionError as e:
@@ -173,6 +174,8 @@ class NotebookGrader:
                 seconds={"notebook": run.seconds, "judge": time.perf_counter() - judge_start},
             )
         finally:
+            if handle is not None:
+                handle.close()
             sandbox.close()
         return self._write(result, out, run.executed, started, amend)
 

@@ -17,9 +17,11 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import numpy as np
 
 from autograder.errors import CallTimeout, ErrorKind, GraderFault, NotDefined, SubmissionError
@@ -36,30 +38,24 @@ from autograder.judge.wire import (
     unreadable,
 )
 from autograder.results import CellStatus
-from autograder.sandbox.files import list_files, open_dir, read_at, read_file
+from autograder.sandbox.files import list_files, open_dir, read_file, read_into
+from autograder.sandbox.kernel import Sandbox
 
-#: Seconds a request may cost beyond the calls themselves.
-REQUEST_ALLOWANCE = 0.05
 #: Python's message for a missing name: the name is what the student's code lacked, not always what was called.
 _MISSING_NAME = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
 
 
 @dataclasses.dataclass
 class Timing:
-    """Calls timed in the kernel and from outside (``Handle.timed``)."""
+    """Calls timed on the grader's clock (``Handle.timed``), each from its inputs written to its answer read."""
 
-    inner: list[float]  # seconds of each call, as the kernel measured it
-    outer: float  # seconds of the whole batch of calls, request included, as the grader measured it
-    trusted_inner: bool  # False when the kernel's clock disagrees with ours (e.g. a patched perf_counter)
+    seconds: list[float]  # of each timed call
     value: Any = None  # what the last call returned
-    calls: int = 1
 
     @property
     def per_call(self) -> float:
-        """Seconds per call: the median of the kernel's figures where they can be trusted, else ours."""
-        if self.trusted_inner and self.inner:
-            return statistics.median(self.inner)
-        return self.outer / max(self.calls, 1)
+        """The median seconds of a call."""
+        return statistics.median(self.seconds)
 
 
 class AnswerReader:
@@ -75,7 +71,7 @@ class AnswerReader:
         except SubmissionError:
             self.fd = None
 
-    def read(self, name: str, max_bytes: int) -> bytes:
+    def read(self, name: str, max_bytes: int) -> bytearray:
         """The bytes of the answer's file ``prefix + name``, each file once, within what is left of the budget."""
         if self.fd is None:
             raise SubmissionError("the answer was not written", ErrorKind.MISSING)
@@ -83,7 +79,7 @@ class AnswerReader:
         if full in self.names:
             raise unreadable("the same file twice")
         self.names.append(full)
-        data = read_at(self.fd, full, min(max_bytes, self.budget), name)
+        data = read_into(self.fd, full, min(max_bytes, self.budget), name)
         self.budget -= len(data)
         return data
 
@@ -135,6 +131,8 @@ class Handle:
         self.memo: dict[str, tuple[str, Any]] = {}  # results that several tests of one submission share
         #: The notebook's names the current test called (the runner clears it before each test).
         self.called: set[str] = set()
+        self._peers: list[Handle] = []
+        self._wire: tuple[Handle, Any] | None = None  # a clean peer and its echo probe (wire_cost)
         self._inject()
 
     @property
@@ -188,12 +186,12 @@ class Handle:
             if not self.run.revive(self.deadline):
                 raise SubmissionError("the kernel died and could not be restarted", ErrorKind.DIED)
             self._inject()
+        # The grader's clock runs from before the kernel can see the inputs (the request folder is readable
+        # inside once written) to the moment its answer has been read back: no signal of the kernel's counts.
+        start = time.perf_counter()
         request = self._send(req, arrays_in)
         prefix = f"{self._count}-"
-        code = serve_code(str(request), str(self.workdir / OUT_DIR), prefix)
-        start = time.perf_counter()
-        result = sandbox.run(code, timeout=timeout)
-        elapsed = time.perf_counter() - start
+        result = sandbox.run(serve_code(str(request), str(self.workdir / OUT_DIR), prefix), timeout=timeout)
         shutil.rmtree(request, ignore_errors=True)
         reader = AnswerReader(self.workdir, prefix)
         try:
@@ -216,21 +214,34 @@ class Handle:
                 raised = str(err.get("type", "Error"))[:100]
                 raise SubmissionError(f"{raised}: {str(err.get('message', ''))[:500]}", ErrorKind.RAISED, raised)
             response["value"] = decode(response.get("value"), reader)
-            return response, elapsed
+            return response, time.perf_counter() - start
         except (ValueError, TypeError, KeyError) as e:  # malformed encodings from the kernel
             raise unreadable(f"something unreadable ({type(e).__name__})") from None
         finally:
             reader.close()
 
-    def _call_request(self, op: str, target: Target, args: tuple, kwargs: dict, **extra: Any) -> tuple[dict, float]:
+    @staticmethod
+    def _then(then: tuple, arrays: dict[str, np.ndarray]) -> dict:
+        method, then_args, *rest = then
+        then_kwargs = rest[0] if rest else {}
+        return {"attr": method, "args": [encode(a, arrays) for a in then_args],
+                "kwargs": {k: encode(v, arrays) for k, v in then_kwargs.items()}}
+
+    def _call_request(self, op: str, target: Target, args: tuple, kwargs: dict, timeout: float | None = None,
+                      then: tuple | None = None) -> tuple[dict, float]:
+        arrays: dict[str, np.ndarray] = {}
+        req: dict[str, Any] = {"op": op, "target": self._target(target),
+                               "args": [encode(a, arrays) for a in args],
+                               "kwargs": {k: encode(v, arrays) for k, v in kwargs.items()}}
+        if then is not None:
+            req["then"] = self._then(then, arrays)
+        return self._asking(req, arrays, timeout, target)
+
+    def _asking(self, req: dict, arrays: dict[str, np.ndarray], timeout: float | None,
+                target: Target) -> tuple[dict, float]:
+        """``_request``, a NameError from the kernel turned into ``NotDefined`` traced to its cell."""
         if isinstance(target, str):
             self.called.add(target)
-        arrays: dict[str, np.ndarray] = {}
-        req = {"op": op, "target": self._target(target),
-               "args": [encode(a, arrays) for a in args],
-               "kwargs": {k: encode(v, arrays) for k, v in kwargs.items()}}
-        timeout = extra.pop("timeout", None)
-        req.update(extra)
         try:
             return self._request(req, arrays, timeout)
         except NotDefined:
@@ -240,6 +251,18 @@ class Handle:
             if missing is not None:
                 raise self._not_defined(missing[1], target if isinstance(target, str) else None) from None
             raise
+
+    def _calls_request(self, target: Target, inputs: list[tuple], kwargs: dict, timeout: float | None,
+                       then: tuple | None) -> tuple[dict, float]:
+        """``target`` called once per tuple of ``inputs`` in one request (the agent's ``calls``)."""
+        arrays: dict[str, np.ndarray] = {}
+        encoded = {k: encode(v, arrays) for k, v in kwargs.items()}
+        req: dict[str, Any] = {"op": "calls", "target": self._target(target),
+                               "each": [{"args": [encode(a, arrays) for a in args], "kwargs": encoded}
+                                        for args in inputs]}
+        if then is not None:
+            req["then"] = self._then(then, arrays)
+        return self._asking(req, arrays, timeout, target)
 
     def _not_defined(self, name: str, used_by: str | None = None, depth: int = 0) -> NotDefined:
         """Why ``name`` is missing when the judge needs it, traced to the cell that should have defined it."""
@@ -284,19 +307,52 @@ class Handle:
         """Call a function (by name), a Remote, or ``remote.attr("method")`` with data arguments; its result."""
         return self._call_request("call", target, args, kwargs, timeout=timeout)[0]["value"]
 
-    def timed(self, target: Target, *args: Any, n: int = 5, warmup: int = 1, force: bool = True,
-              timeout: float | None = None, **kwargs: Any) -> Timing:
-        """Time ``n`` calls after ``warmup`` untimed ones, in the kernel and from outside."""
-        if warmup:
-            self._call_request("call", target, args, kwargs, repeat=warmup, force=force, timeout=timeout)
-        response, elapsed = self._call_request("call", target, args, kwargs, repeat=n, force=force, timeout=timeout)
-        inner = [float(s) for s in response.get("seconds", []) if isinstance(s, (int, float))][:n]
-        # A kernel whose clock says far less time passed than ours saw is lying
-        # (e.g. a patched time.perf_counter); then only our clock counts. The
-        # allowance for the request's own cost is fixed here, not measured in
-        # the kernel, where it could be inflated.
-        trusted = len(inner) == n and all(0 <= s for s in inner) and sum(inner) >= 0.5 * elapsed - REQUEST_ALLOWANCE
-        return Timing(inner=inner, outer=elapsed, trusted_inner=trusted, value=response["value"], calls=n)
+    def clocked(self, target: Target, *args: Any, timeout: float | None = None, **kwargs: Any) -> tuple[Any, float]:
+        """``call``'s answer, and the seconds it took on the grader's clock (inputs written to answer read)."""
+        response, seconds = self._call_request("call", target, args, kwargs, timeout=timeout)
+        return response["value"], seconds
+
+    def timed(self, target: Target, *args: Any, n: int = 5, warmup: int = 1,
+              fresh: Callable[[int], tuple] | None = None, check: Callable[[Any, tuple], None] | None = None,
+              then: tuple | None = None, per_request: int = 1, timeout: float | None = None,
+              **kwargs: Any) -> Timing:
+        """Seconds of a call of ``target`` on the grader's clock: ``n`` timed requests after ``warmup`` untimed ones.
+
+        Each request is timed from before its inputs reach the kernel to the moment its answer has been read
+        back (``clocked``): nothing the kernel says about time or completion counts. A request makes
+        ``per_request`` calls in turn and counts as that many timings of its seconds / ``per_request``: a fast
+        function (milliseconds) is then not drowned by a request's fixed cost (about 10 ms: a kernel
+        execution and the files in and out), while inputs and answers still travel with every call.
+        ``fresh(i)`` gives call ``i`` (warm-ups first) inputs of its own, never seen before, so that no call
+        can be answered from an earlier one; without it every call gets ``args``. ``check(answer, inputs)``
+        raises AssertionError for a wrong answer, so that only right answers are timed. ``then=(method,
+        args[, kwargs])`` calls that method of the answer in the same request (a training timed together with its
+        model's first prediction, so that training put off into ``predict`` is timed too); the answer is
+        then ``[value, method's value]``. Raises ValueError for ``n`` or ``per_request`` under 1.
+        """
+        if n < 1 or per_request < 1:
+            raise ValueError(f"timed needs n >= 1 and per_request >= 1; got n={n}, per_request={per_request}")
+        seconds: list[float] = []
+        value: Any = None
+        calls = 0
+        for request in range(warmup + n):
+            inputs = [fresh(calls + k) if fresh is not None else args for k in range(per_request)]
+            calls += per_request
+            if per_request == 1:
+                response, took = self._call_request("call", target, inputs[0], kwargs, timeout=timeout, then=then)
+                answers = [response["value"]]
+            else:
+                response, took = self._calls_request(target, inputs, kwargs, timeout=timeout, then=then)
+                answers = response["value"]
+                if not isinstance(answers, list) or len(answers) != per_request:
+                    raise unreadable("a list of answers of the wrong length")
+            if check is not None:
+                for answer, given in zip(answers, inputs, strict=True):
+                    check(answer, given)
+            value = answers[-1]
+            if request >= warmup:
+                seconds.extend([took / per_request] * per_request)
+        return Timing(seconds=seconds, value=value)
 
     def predict(self, model: Remote, x: np.ndarray, **kwargs: Any) -> Any:
         """``model.predict(x, verbose=0, **kwargs)`` in the kernel."""
@@ -352,6 +408,51 @@ class Handle:
             shutil.rmtree(folder)
         folder.mkdir(mode=0o755)
         return folder
+
+    def clean_peer(self) -> Handle:
+        """A handle on a fresh kernel that has run nothing of the submission's, in a sandbox of its own with the
+        same limits: a baseline timed there is out of the submission's reach (a patched ``tf.image.resize``
+        cannot slow it). It lives as long as this handle; freeze the submission meanwhile (``frozen``)."""
+        mine = self.run.sandbox
+        sandbox = Sandbox(mine.limits, isolate=mine.isolated, threads=mine.threads)
+        try:
+            sandbox.start()
+            sandbox.preload()
+            peer = Handle(NotebookRun(nbformat.v4.new_notebook(), sandbox).run_all(), self.call_timeout)
+        except BaseException:
+            sandbox.close()
+            raise
+        self._peers.append(peer)
+        return peer
+
+    def wire_cost(self, fresh: Callable[[int], tuple], n: int = 5, warmup: int = 1, per_request: int = 1) -> float:
+        """Median seconds of a request that carries ``fresh``'s inputs and brings the first back, computing nothing.
+
+        What ``timed`` would report for a function that costs nothing, with
+        inputs and an answer of these sizes: the wire's own cost. It is
+        measured in a clean peer (started once per handle), with the
+        submission frozen meanwhile, so the submission can neither inflate nor
+        shrink it. Subtract it from ``timed(...).per_call`` where the data
+        moved is large next to the work (a GPU's matmul of 4096x4096
+        operands: the wire is ~0.2 s, the product ~0.01 s).
+        """
+        if self._wire is None:
+            peer = self.clean_peer()
+            self._wire = (peer, peer.make(Probe.ECHO))
+        peer, echo = self._wire
+        with self.frozen():
+            return peer.timed(echo, n=n, warmup=warmup, fresh=fresh, per_request=per_request).per_call
+
+    def frozen(self) -> AbstractContextManager:
+        """Every process of the submission stopped for the block (``Sandbox.frozen``)."""
+        return self.run.sandbox.frozen()
+
+    def close(self) -> None:
+        """Close the clean peers this handle started (the submission's own sandbox is its grader's to close)."""
+        for peer in self._peers:
+            peer.run.sandbox.close()
+        self._peers.clear()
+        self._wire = None
 
     def file(self, path: str, max_bytes: int = 64 * 2**20) -> bytes:
         """The bytes of a file the submission wrote (relative to its folder); links are refused."""

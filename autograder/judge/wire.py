@@ -34,6 +34,7 @@ class Probe(enum.StrEnum):
     """
 
     SLEEPER = "sleeper"  # a function whose calls take a known time, counting them
+    ECHO = "echo"  # a function that returns its first argument: a request's cost with nothing computed
     MLP = "mlp"  # a small compiled Keras MLP
     PERTURB = "perturb"  # changes a model's weights in place
     DATASET = "dataset"  # the judge's arrays as a tf.data pipeline of (x, y) batches
@@ -51,7 +52,7 @@ class Reader(Protocol):
 
     prefix: str
 
-    def read(self, name: str, max_bytes: int) -> bytes: ...
+    def read(self, name: str, max_bytes: int) -> bytearray: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +89,28 @@ def encode(value: Any, arrays: dict[str, np.ndarray]) -> dict:
     return {"t": "json", "v": value}
 
 
+def _array(data: bytearray) -> np.ndarray:
+    """An ``.npy`` file's array laid over its bytes (no copy); never an object array."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"npy version {version}")
+        if dtype.hasobject:
+            raise ValueError("it holds Python objects")
+        count = int(np.prod(shape, dtype=np.int64))
+        if len(data) - stream.tell() != count * dtype.itemsize:
+            raise ValueError("its size does not match its header")
+        flat = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    except ValueError as e:
+        raise SubmissionError(f"the result is not a plain numeric array ({e})", ErrorKind.PROTOCOL) from None
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
 def decode(enc: Any, reader: Reader, depth: int = 0) -> Any:
     """An answer's value: JSON, arrays read through ``reader``, lists and dicts of them, or ``Remote``s.
 
@@ -102,11 +125,7 @@ def decode(enc: Any, reader: Reader, depth: int = 0) -> Any:
         name = str(enc.get("file", ""))
         if "/" in name or not name.startswith(reader.prefix) or not name.endswith(".npy"):
             raise unreadable("a bad file name")
-        data = reader.read(name[len(reader.prefix):], MAX_ARRAY_BYTES)
-        try:
-            return np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as e:
-            raise SubmissionError(f"the result is not a plain numeric array ({e})", ErrorKind.PROTOCOL) from None
+        return _array(reader.read(name[len(reader.prefix):], MAX_ARRAY_BYTES))
     if kind in ("list", "dict"):
         items = enc.get("items")
         if kind == "list" and isinstance(items, list) and len(items) <= MAX_ITEMS:

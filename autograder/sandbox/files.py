@@ -8,6 +8,7 @@ time, and checks what it opened before reading.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
@@ -43,24 +44,45 @@ def open_dir(workdir: Path, rel: str) -> int:
     return fd
 
 
-def read_at(dir_fd: int, name: str, max_bytes: int, label: str) -> bytes:
-    """The bytes of the regular file ``name`` in an open folder: no links, no devices, at most ``max_bytes``.
-
-    Raises ``SubmissionError`` (kind ``MISSING``, ``PATH`` or ``SIZE``); ``label`` names the file in its message.
-    """
+def _open_regular(dir_fd: int, name: str, max_bytes: int, label: str) -> tuple[io.BufferedReader, int]:
+    """The regular file ``name`` in an open folder, opened without following links, and its size."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except FileNotFoundError:
         raise SubmissionError(f"{label} was not written", ErrorKind.MISSING) from None
     except OSError as e:
         raise SubmissionError(f"{label} cannot be read ({e.strerror}; a link?)", ErrorKind.PATH) from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise SubmissionError(f"{label} is not a regular file", ErrorKind.PATH)
-        if st.st_size > max_bytes:
-            raise SubmissionError(f"{label} is {st.st_size} bytes; the limit is {max_bytes}", ErrorKind.SIZE)
+    f = os.fdopen(fd, "rb")
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise SubmissionError(f"{label} is not a regular file", ErrorKind.PATH)
+    if st.st_size > max_bytes:
+        f.close()
+        raise SubmissionError(f"{label} is {st.st_size} bytes; the limit is {max_bytes}", ErrorKind.SIZE)
+    return f, st.st_size
+
+
+def read_at(dir_fd: int, name: str, max_bytes: int, label: str) -> bytes:
+    """The bytes of the regular file ``name`` in an open folder: no links, no devices, at most ``max_bytes``.
+
+    Raises ``SubmissionError`` (kind ``MISSING``, ``PATH`` or ``SIZE``); ``label`` names the file in its message.
+    """
+    f, _ = _open_regular(dir_fd, name, max_bytes, label)
+    with f:
         return f.read(max_bytes + 1)[:max_bytes]
+
+
+def read_into(dir_fd: int, name: str, max_bytes: int, label: str) -> bytearray:
+    """``read_at``, into a buffer of the file's size: an array can be laid over it, writable, without a copy.
+
+    A file that grows while it is read is cut at the size it had when opened.
+    """
+    f, size = _open_regular(dir_fd, name, max_bytes, label)
+    with f:
+        buffer = bytearray(size)
+        got = f.readinto(buffer)
+    return buffer if got == size else buffer[:got]
 
 
 def read_file(workdir: Path, path: str, max_bytes: int) -> bytes:

@@ -5,6 +5,10 @@ import numpy as np
 from autograder.checks.values import array
 from autograder.judge import NotGraded, test_case
 
+#: The least of a timed call counted as its own once the wire's cost is taken off: a wire figure that comes out
+#: high by chance cannot make a product free.
+WIRE_FLOOR = 0.1
+
 
 def _operands(ctx, shapes):
     rng = ctx.rng("operands")
@@ -23,36 +27,68 @@ def matmul_products_are_correct(sub, ctx):
 
 @test_case(points=1, hint="call fn `warmup` times untimed, then `repeats` times, timing each call")
 def time_call_times_each_repeat_after_warmup(sub, ctx):
-    sleeper = sub.make("sleeper", delay=0.02)
-    times = array(sub.call("time_call", sleeper, repeats=4, warmup=2), "time_call(fn, repeats=4, warmup=2)")
+    # A delay of the grader's choosing, and the whole call timed on the grader's clock: a time_call that
+    # returns constants, or sets the probe's counter, without calling fn cannot take as long as the calls.
+    delay = float(ctx.rng("sleeper").uniform(0.02, 0.04))
+    sleeper = sub.make("sleeper", delay=delay)
+    answer, took = sub.clocked("time_call", sleeper, repeats=4, warmup=2)
+    times = array(answer, "time_call(fn, repeats=4, warmup=2)")
     calls = sub.get(sleeper.attr("calls"))
     assert times.shape == (4,), f"time_call(fn, repeats=4, warmup=2) should return 4 times, got {times.size}"
     assert calls == 6, f"time_call(fn, repeats=4, warmup=2) called fn {calls} times, expected 2 + 4"
+    assert took >= 6 * delay * 0.95, (
+        f"time_call(fn, repeats=4, warmup=2) was over in {took:.3f} s, but 6 calls of a function that sleeps "
+        f"{delay * 1e3:.0f} ms take at least {6 * delay:.3f} s: it should time at about {delay:.3f} s each call it "
+        "makes, measured, not reported")
     times = [float(t) for t in times]
-    assert all(0.015 < t < 1.0 for t in times), (
-        f"each call of a function that sleeps 20 ms should time at about 0.02 s; got {np.round(times, 4)}")
+    assert all(0.75 * delay < t < 1.0 for t in times), (
+        f"each call of a function that sleeps {delay * 1e3:.0f} ms should time at about {delay:.3f} s; "
+        f"got {np.round(times, 4)}")
 
 
 @test_case(points=1, hint="TensorFlow can return before the work is done: force the result (e.g. .numpy())")
 def time_call_waits_for_the_result(sub, ctx):
-    lazy = sub.make("sleeper", delay=0.0, force_delay=0.05)
-    times = list(array(sub.call("time_call", lazy, repeats=3, warmup=1), "time_call(fn, repeats=3, warmup=1)").ravel())
+    force_delay = float(ctx.rng("lazy").uniform(0.04, 0.07))
+    lazy = sub.make("sleeper", delay=0.0, force_delay=force_delay)
+    answer, took = sub.clocked("time_call", lazy, repeats=3, warmup=1)
+    times = list(array(answer, "time_call(fn, repeats=3, warmup=1)").ravel())
     assert len(times) == 3, f"time_call(fn, repeats=3, warmup=1) should return 3 times, got {len(times)}"
-    assert min(times) > 0.04, (
-        f"a result that takes 50 ms to materialise was timed at {np.round(times, 4)} s: the timer stops "
-        "before the work finishes")
+    assert min(times) > 0.8 * force_delay and took >= 3 * force_delay * 0.95, (
+        f"a result that takes {force_delay * 1e3:.0f} ms to materialise was timed at {np.round(times, 4)} s: "
+        "the timer stops before the work finishes")
 
 
 @test_case(points=1, hint="matmul_tf should use TensorFlow's own matmul on tensors, without copying through NumPy")
 def matmul_tf_speed(sub, ctx):
     repeats = ctx.integer("repeats")
 
+    rng = ctx.rng("timed")
+
+    def fresh(n):
+        """New operands for every timed call: no product can be remembered from an earlier call."""
+        return lambda i: (rng.standard_normal((n, n)).astype("float32"), rng.standard_normal((n, n)).astype("float32"))
+
+    def right(answer, operands):
+        """Every timed product is checked (Freivalds: against a random vector, in O(n^2)), or its time cannot count."""
+        a, b = operands
+        got = array(answer, "matmul_tf", (a.shape[0], b.shape[1]))
+        v = rng.choice([-1.0, 1.0], b.shape[1])
+        error = np.abs(got @ v - a.astype("float64") @ (b.astype("float64") @ v)).max()
+        assert error <= ctx.number("atol") * np.sqrt(a.shape[1]) * np.sqrt(b.shape[1]) * 10, (
+            f"matmul_tf gave a wrong product at n={a.shape[0]} while it was timed; its speed cannot count")
+
+    def own_seconds(n, attempt):
+        """matmul_tf's seconds a call, less the wire's (operands in, product out), which a clean kernel measures."""
+        total = sub.timed("matmul_tf", n=repeats, warmup=2, fresh=fresh(n), check=right).per_call
+        wire = sub.wire_cost(fresh(n), n=repeats)
+        own = max(total - wire, WIRE_FLOOR * total)
+        ctx.note(f"attempt {attempt}: matmul_tf {own * 1e3:.1f} ms a call at n={n} (the grader saw {total * 1e3:.1f} "
+                 f"ms, of which {wire * 1e3:.1f} ms moving the operands and the product)")
+        return own
+
     def correct(a, b):
         # Timing only counts for a matmul_tf that computes the product.
-        got = array(sub.call("matmul_tf", a, b), "matmul_tf", (a.shape[0], b.shape[1]))
-        want = a.astype("float64") @ b.astype("float64")
-        assert np.allclose(got, want, atol=ctx.number("atol") * np.sqrt(a.shape[1]) * 10), (
-            f"matmul_tf gives a wrong product at n={a.shape[0]}; its speed cannot count")
+        right(sub.call("matmul_tf", a, b), (a, b))
 
     if ctx.gpu:
         if not any("GPU" in d for d in sub.devices()):
@@ -61,9 +97,9 @@ def matmul_tf_speed(sub, ctx):
         a, b = _operands(ctx, [((n, n), (n, n))])[0]
         correct(a, b)
         def speedup(attempt):
-            tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
+            tf_time = own_seconds(n, attempt)
             np_time = ctx.time_here(np.matmul, a, b, n=max(2, repeats // 2))  # NumPy in the grader: untouchable
-            ctx.note(f"n={n}, attempt {attempt}: NumPy {np_time * 1e3:.1f} ms, matmul_tf {tf_time * 1e3:.1f} ms")
+            ctx.note(f"attempt {attempt}: NumPy {np_time * 1e3:.1f} ms")
             return np_time / tf_time
 
         ctx.speed(f"on the GPU, matmul_tf's speedup over NumPy at n={n}", speedup, "gpu_min_speedup")
@@ -76,9 +112,9 @@ def matmul_tf_speed(sub, ctx):
     ctx.note(f"no GPU on this machine: the GPU speedup is not graded; the CPU criterion at n={n} counts")
 
     def slowdown(attempt):
-        tf_time = sub.timed("matmul_tf", a, b, n=repeats, warmup=2).per_call
+        tf_time = own_seconds(n, attempt)
         np_time = ctx.time_here(np.matmul, a, b, n=repeats, warmup=2)  # NumPy in the grader: untouchable
-        ctx.note(f"attempt {attempt}: matmul_tf {tf_time * 1e3:.1f} ms, NumPy {np_time * 1e3:.1f} ms")
+        ctx.note(f"attempt {attempt}: NumPy {np_time * 1e3:.1f} ms")
         return tf_time / np_time
 
     ctx.speed(f"on the CPU, matmul_tf's time over NumPy's at n={n}", slowdown, "cpu_max_slowdown", at_most=True,

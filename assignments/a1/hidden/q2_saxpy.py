@@ -41,9 +41,20 @@ def vectorized_is_faster_than_serial(sub, ctx):
     assert np.allclose(got, want, rtol=ctx.number("rtol"), atol=1e-5), f"saxpy_vectorized is wrong at n={n}"
     array(sub.call("saxpy_serial", a, x, y), f"saxpy_serial for n={n}", want.shape)
 
+    rng = ctx.rng("timed")
+
+    def fresh(i):  # new values for every timed call: no answer can be remembered from an earlier one
+        return (np.float32(rng.uniform(-3, 3)), rng.standard_normal(n).astype("float32"),
+                rng.standard_normal(n).astype("float32"))
+
+    def right(answer, inputs):
+        a, x, y = inputs
+        assert np.allclose(array(answer, "saxpy", x.shape), a.astype("float64") * x + y, rtol=ctx.number("rtol"),
+                           atol=1e-5), "saxpy_vectorized gave a wrong answer while it was timed; its speed cannot count"
+
     def speedup(attempt):
-        serial = sub.timed("saxpy_serial", a, x, y, n=2, warmup=0).per_call
-        vector = sub.timed("saxpy_vectorized", a, x, y, n=5, warmup=2).per_call
+        serial = sub.timed("saxpy_serial", n=2, warmup=0, fresh=fresh).per_call
+        vector = sub.timed("saxpy_vectorized", n=3, warmup=1, fresh=fresh, check=right, per_request=10).per_call
         # The same element loop, run in the grader: a serial version slowed on purpose cannot flatter the ratio.
         loop = ctx.time_here(_element_loop, a, x, y, n=2, warmup=0)
         ctx.note(f"attempt {attempt}: serial {serial * 1e3:.1f} ms (the grader's loop {loop * 1e3:.1f} ms), "

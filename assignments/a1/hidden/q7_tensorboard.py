@@ -1,20 +1,40 @@
-"""q7 — TensorBoard logs, read by the grader from the event files themselves."""
+"""q7 — TensorBoard logs, read by the grader from the event files themselves, and held to the model they describe.
+
+Event files are parsed in the grader (``checks.tensorboard``), never by the
+submission's code. A log written with ``tf.summary`` alone, without training,
+fails: the model must have changed, it must predict what its weights say (a
+NumPy forward pass), and the last epoch's logged loss must be that model's
+cross-entropy on the data it was fitted on, within ``loss_rtol`` (Keras logs
+the mean over the epoch's batches, a little above the loss at its end).
+"""
 
 import math
 
+import numpy as np
+
+from autograder.checks.models import mlp_forward
 from autograder.checks.tensorboard import scalars
+from autograder.checks.values import array
 from autograder.judge import test_case
 
 LOGDIR = "logs/q7"
+SHAPE, CLASSES = (8, 8), 10
+
+
+def _cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean sparse categorical cross-entropy, with Keras's clipping of probabilities (epsilon 1e-7)."""
+    picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1 - 1e-7)
+    return float(-np.log(picked).mean())
 
 
 def _logs(sub, ctx):
     def run():
         epochs = ctx.integer("epochs")
         rng = ctx.rng("tb")
-        x = rng.uniform(0, 1, (256, 8, 8)).astype("float32")
-        y = rng.integers(0, 10, 256)
-        model = sub.make("mlp", input_shape=[8, 8], num_classes=10, seed=1)
+        x = rng.uniform(0, 1, (256, *SHAPE)).astype("float32")
+        y = rng.integers(0, CLASSES, 256)
+        model = sub.make("mlp", input_shape=list(SHAPE), num_classes=CLASSES, seed=1)
+        before = array(sub.predict(model, x), "the model's predict before training")
         sub.call("train_with_tensorboard", model, x, y, LOGDIR, epochs)
         files = [f for f in sub.files(LOGDIR) if "tfevents" in f.rsplit("/", 1)[-1]]
         losses = {}
@@ -22,24 +42,40 @@ def _logs(sub, ctx):
             for tag, points in scalars(sub.file(f)).items():
                 if tag == "epoch_loss" and "/validation/" not in f"/{f}":
                     losses.setdefault(f, []).extend(points)
-        return files, losses, epochs
+        weights = [np.asarray(w) for w in sub.call(model.attr("get_weights"))]
+        after = array(sub.predict(model, x), "the model's predict after training")
+        return files, losses, epochs, (x, y, before, after, weights)
 
     return sub.once("q7.logs", run)
 
 
+def _epoch_losses(losses):
+    """The training losses of the event file with the most epochs, by epoch."""
+    best = max(losses.values(), key=len, default=[])
+    return sorted({step: value for step, value in best}.items())
+
+
 @test_case(points=1, hint="pass keras.callbacks.TensorBoard(log_dir=logdir) to fit's callbacks")
 def event_files_are_written(sub, ctx):
-    files, _, _ = _logs(sub, ctx)
+    files, _, _, _ = _logs(sub, ctx)
     assert files, f"no TensorBoard event files under {LOGDIR}/ after train_with_tensorboard"
 
 
-@test_case(points=1, hint="train for the number of epochs asked; the callback logs the loss once per epoch")
+@test_case(points=1, hint="train the model given for the epochs asked, with the TensorBoard callback in fit")
 def loss_is_logged_every_epoch(sub, ctx):
-    files, losses, epochs = _logs(sub, ctx)
+    files, losses, epochs, (x, y, before, after, weights) = _logs(sub, ctx)
     assert files, f"no TensorBoard event files under {LOGDIR}/"
-    best = max(losses.values(), key=len, default=[])
-    steps = sorted({step for step, _ in best})
-    assert len(steps) == epochs, f"the logs hold a training loss for {len(steps)} epochs; {epochs} were asked for"
-    values = [v for _, v in sorted(best)]
+    logged = _epoch_losses(losses)
+    assert len(logged) == epochs, f"the logs hold a training loss for {len(logged)} epochs; {epochs} were asked for"
+    values = [v for _, v in logged]
     assert all(math.isfinite(v) for v in values), "the logged loss is NaN or infinite"
+    assert not np.allclose(after, before, atol=1e-6), (
+        "the model predicts as it did before train_with_tensorboard: it was not trained, so the logs cannot be "
+        "its training's")
+    assert np.allclose(after, mlp_forward(x, weights), atol=1e-4), (
+        "the model's predictions do not follow from its weights after train_with_tensorboard")
+    actual = _cross_entropy(after, y)
+    assert abs(values[-1] - actual) <= ctx.number("loss_rtol") * actual, (
+        f"the last epoch's logged loss is {values[-1]:.4f}, but the trained model's loss on the data it was fitted "
+        f"on is {actual:.4f}: the logs must be written by the training itself (the TensorBoard callback in fit)")
     ctx.plot("q7 training loss from your TensorBoard logs", {"epoch_loss": values})

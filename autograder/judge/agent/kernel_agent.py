@@ -170,8 +170,12 @@ def _two_head(image_shape, num_classes=5, seed=0):
     return model
 
 
+def _echo(first, *rest, **kwargs):
+    return first
+
+
 _PROBES: dict = {
-    "sleeper": _Sleeper, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
+    "sleeper": _Sleeper, "echo": lambda: _echo, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
     "gradient": lambda: _gradient, "in_dense": lambda: _in_dense, "epochs": lambda: _epochs,
     "drain": lambda: _drain, "make_and_drain": lambda: _make_and_drain, "image_loop": lambda: _image_loop,
     "two_head": _two_head,
@@ -185,7 +189,6 @@ class _Agent:
         self.ns = namespace
         self.refs = {}
         self.next_ref = 1
-        self.clock = _time.perf_counter
 
     # -- values in and out --------------------------------------------------
 
@@ -196,7 +199,9 @@ class _Agent:
         if t == "array":
             import numpy as np
 
-            return np.load(_os.path.join(folder, enc["file"]), allow_pickle=False)
+            # Mapped, not read: a large input costs the call nothing until it is used (copy-on-write, so the
+            # function may change it), and it is a plain ndarray to the student's code.
+            return np.load(_os.path.join(folder, enc["file"]), mmap_mode="c", allow_pickle=False).view(np.ndarray)
         if t == "ref":
             return self.refs[enc["id"]]
         if t in ("list", "tuple"):
@@ -245,43 +250,24 @@ class _Agent:
 
     # -- operations ---------------------------------------------------------
 
+    def _invoke(self, fn, call, then, folder):
+        args = [self._decode(a, folder) for a in call.get("args", [])]
+        kwargs = {k: self._decode(v, folder) for k, v in call.get("kwargs", {}).items()}
+        value = fn(*args, **kwargs)
+        if then:
+            method = getattr(value, then["attr"])
+            then_kwargs = {k: self._decode(v, folder) for k, v in then.get("kwargs", {}).items()}
+            value = [value, method(*[self._decode(a, folder) for a in then.get("args", [])], **then_kwargs)]
+        return value
+
     def op_call(self, req, folder):
+        """``target(*args, **kwargs)``; with ``then``, also that method of the answer, in the same request."""
+        return self._invoke(self._target(req["target"]), req, req.get("then"), folder), []
+
+    def op_calls(self, req, folder):
+        """``op_call`` once for each of ``req["each"]`` (args and kwargs) in turn: the list of answers."""
         fn = self._target(req["target"])
-        args = [self._decode(a, folder) for a in req.get("args", [])]
-        kwargs = {k: self._decode(v, folder) for k, v in req.get("kwargs", {}).items()}
-        for _ in range(req.get("warmup", 0)):
-            self._force(fn(*args, **kwargs))
-        seconds, value = [], None
-        for _ in range(max(1, req.get("repeat", 1))):
-            start = self.clock()
-            value = fn(*args, **kwargs)
-            if req.get("force"):
-                self._force(value)
-            seconds.append(self.clock() - start)
-        return value, seconds
-
-    @staticmethod
-    def _force(value):
-        """Wait until the work behind ``value`` is done, moving as little as possible to the host.
-
-        Copying a whole GPU result to the host times the copy, not the work:
-        on an H200 a 4096x4096 matmul took 2.8 ms forced by reading one
-        element and 54 ms forced by copying it all (benchmarks/RESULTS.md).
-        """
-        module = type(value).__module__ or ""
-        if module.startswith("tensorflow") and hasattr(value, "numpy") and getattr(value, "shape", None) is not None:
-            import tensorflow as tf
-
-            flat = tf.reshape(value, [-1])
-            (flat[-1:] if flat.shape[0] else flat).numpy()
-        elif module.startswith("torch") and hasattr(value, "reshape"):
-            flat = value.reshape(-1)
-            (flat[-1:] if flat.shape[0] else flat).cpu()
-        elif hasattr(value, "numpy"):
-            value.numpy()
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                _Agent._force(v)
+        return [self._invoke(fn, call, req.get("then"), folder) for call in req["each"]], []
 
     def op_get(self, req, folder):
         return self._target(req["target"]), []
@@ -337,15 +323,13 @@ class _Agent:
         with open(_os.path.join(request_folder, "request.json")) as f:
             req = _json.load(f)
         _os.makedirs(out_folder, exist_ok=True)
-        started = self.clock()
         try:
-            value, seconds = getattr(self, "op_" + req["op"])(req, request_folder)
-            response = {"ok": True, "value": self._encode(value, (out_folder, prefix), [0]), "seconds": seconds}
+            value, _ = getattr(self, "op_" + req["op"])(req, request_folder)
+            response = {"ok": True, "value": self._encode(value, (out_folder, prefix), [0])}
         except BaseException as e:  # the submission's own errors, reported to the judge
             tb = _traceback.format_exception(type(e), e, e.__traceback__)
             response = {"ok": False, "error": {"type": type(e).__name__, "message": str(e)[:2000],
                                                "traceback": "".join(tb)[-4000:]}}
-        response["agent_seconds"] = self.clock() - started
         tmp = _os.path.join(out_folder, prefix + "response.json.tmp")
         with open(tmp, "w") as f:
             _json.dump(response, f)

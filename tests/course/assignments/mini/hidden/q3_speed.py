@@ -26,8 +26,17 @@ def much_faster_than_a_loop(sub, ctx):
     assert np.isclose(array(sub.call("fast_sum", x), "fast_sum(x)", ()), x.sum()), (
         "fast_sum is wrong; its speed cannot count")
 
+    rng = ctx.rng("timed")
+
+    def fresh(i):  # new values for every call: no answer can be remembered from an earlier one
+        return (rng.standard_normal(ctx.integer("n")).astype("float32"),)
+
+    def right(answer, inputs):
+        assert np.isclose(float(array(answer, "fast_sum(x)", ())), inputs[0].sum(dtype="float64"), rtol=1e-4), (
+            "fast_sum gave a wrong sum while it was timed; its speed cannot count")
+
     def speedup(attempt):
-        theirs = sub.timed("fast_sum", x, n=5, warmup=1).per_call
+        theirs = sub.timed("fast_sum", n=3, warmup=1, fresh=fresh, check=right, per_request=5).per_call
         loop = ctx.time_here(_loop_sum, x, n=1, warmup=0)  # in the grader, where the submission cannot slow it
         return loop / max(theirs, 1e-6)
 
