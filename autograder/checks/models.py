@@ -7,11 +7,88 @@ import numpy as np
 from autograder.judge.handle import Handle
 from autograder.judge.wire import Remote
 
+# Layers (and Keras ops in a Functional model's config) that only apply an activation. A check that reads a
+# model's structure counts them as part of the layer before (``Dense(1)`` then ``Activation("sigmoid")`` is a
+# sigmoid Dense) and leaves judging the activation itself to the model's behaviour.
+ACTIVATION_KINDS = frozenset({
+    "activation", "lambda", "relu", "relu6", "leakyrelu", "prelu", "elu", "selu", "gelu", "silu", "swish",
+    "sigmoid", "hardsigmoid", "hardswish", "tanh", "softmax", "logsoftmax", "softplus", "softsign", "mish",
+    "exponential", "linear"})
+
 
 def layers_of(config: dict) -> list[dict]:
     """The layers of a Sequential or Functional model's JSON config, input layers left out."""
     layers = config.get("config", {}).get("layers", [])
     return [layer for layer in layers if layer.get("class_name") != "InputLayer"]
+
+
+def is_activation(layer: dict) -> bool:
+    """Whether a layer of a model's config only applies an activation (``Activation``, ``ReLU``, an op)."""
+    return str(layer.get("class_name", "")).lower().replace("_", "") in ACTIVATION_KINDS
+
+
+def skeleton(config: dict) -> list[dict]:
+    """``layers_of(config)`` without the layers that only apply an activation: what a prompt's
+    ``Flatten -> Dense(128, relu) -> ...`` names, however the activations are written."""
+    return [layer for layer in layers_of(config) if not is_activation(layer)]
+
+
+def dense_chain(weights: list, n_in: int, what: str) -> list[tuple[int, int | None]]:
+    """The Dense layers of an MLP, input to output, as ``(kernel index, bias index or None)`` into ``weights``.
+
+    Read from the weights' shapes alone (a kernel ``(n, k)``, then its bias ``(k,)``), so the model may be
+    Sequential, Functional or subclassed, its activations written any way, and its layers created in any
+    order. AssertionError when the weights are not one chain of Dense layers from ``n_in`` inputs.
+    """
+    shapes = [tuple(np.shape(w)) for w in weights]
+    pairs = {}
+    for i, shape in enumerate(shapes):
+        if len(shape) == 2:
+            has_bias = i + 1 < len(shapes) and shapes[i + 1] == (shape[1],)
+            pairs[i] = i + 1 if has_bias else None
+    used = {i for i in pairs} | {b for b in pairs.values() if b is not None}
+    assert len(used) == len(shapes) and pairs, (
+        f"{what} has weights of shapes {shapes}; expected only Dense layers' kernels and biases")
+
+    def extend(chain: list, width: int) -> list | None:
+        if len(chain) == len(pairs):
+            return chain
+        for i in sorted(pairs):  # layers of the same shape: in the order the model holds them
+            if shapes[i][0] == width and all(i != k for k, _ in chain):
+                found = extend([*chain, (i, pairs[i])], shapes[i][1])
+                if found is not None:
+                    return found
+        return None
+
+    chain = extend([], n_in)
+    assert chain is not None, (
+        f"{what} has weights of shapes {shapes}: they do not chain from {n_in} inputs through one Dense layer "
+        "after another")
+    return chain
+
+
+def with_layer(weights: list, chain: list, k: int, kernel=None, bias=None) -> list:
+    """A copy of ``weights`` with Dense layer ``k`` of ``chain`` given a new kernel and/or bias (float32)."""
+    out = [np.array(w, dtype="float32") for w in weights]
+    kernel_at, bias_at = chain[k]
+    if kernel is not None:
+        out[kernel_at] = np.broadcast_to(np.asarray(kernel, dtype="float32"), out[kernel_at].shape).copy()
+    if bias is not None and bias_at is not None:
+        out[bias_at] = np.broadcast_to(np.asarray(bias, dtype="float32"), out[bias_at].shape).copy()
+    return out
+
+
+def forward(x: np.ndarray, weights: list, chain: list, hidden) -> np.ndarray:
+    """The pre-activation of an MLP's last Dense layer in float64: ``hidden`` (a NumPy function) after every
+    other Dense layer."""
+    h = np.asarray(x, dtype="float64").reshape(len(x), -1)
+    for k, (kernel_at, bias_at) in enumerate(chain):
+        h = h @ np.asarray(weights[kernel_at], dtype="float64")
+        if bias_at is not None:
+            h = h + np.asarray(weights[bias_at], dtype="float64")
+        if k < len(chain) - 1:
+            h = hidden(h)
+    return h
 
 
 def mlp_weights(rng: np.random.Generator, input_dim: int, units: int, classes: int) -> list[np.ndarray]:

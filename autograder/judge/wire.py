@@ -45,6 +45,8 @@ class Probe(enum.StrEnum):
     MAKE_AND_DRAIN = "make_and_drain"  # make a dataset, then one pass over it (a loader's whole cost)
     IMAGE_LOOP = "image_loop"  # the naive image loader a pipeline is timed against
     TWO_HEAD = "two_head"  # a compiled two-input, two-output model
+    OPTIMISER_STEPS = "optimiser_steps"  # an optimiser's steps on a variable, from gradients the judge gives
+    LAYER_KINDS = "layer_kinds"  # the class names of every layer in a model, nested ones included
 
 
 class Reader(Protocol):

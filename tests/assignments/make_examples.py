@@ -1,9 +1,13 @@
-"""Make example submissions from a reference solution: right, untouched, and wrong in known ways.
+"""Make example submissions from a reference solution: right, untouched, wrong in known ways, right in odd ways.
 
 Each wrong submission carries several independent mistakes, one per
 question (or per function), so that one grading run checks many of them;
-``expected.yaml`` says which hidden tests each mistake must fail. Run after
-the reference changes::
+``expected.yaml`` says which hidden tests each mistake must fail. The
+fairness example (``fair_unusual_style``) is the reference rewritten in
+unusual but valid styles (``STYLES``): activation layers, activations as
+functions, another model API, TensorFlow ops for NumPy, helpers of its own.
+Hidden tests grade behaviour, so it must fail nothing. Run after the
+reference changes::
 
     python tests/assignments/make_examples.py a1 a2 a3   # rewrites assignments/<id>/examples/
 """
@@ -215,9 +219,298 @@ A3_SUBMISSIONS = {
 }
 SUBMISSIONS = {"a1": A1_SUBMISSIONS, "a2": A2_SUBMISSIONS, "a3": A3_SUBMISSIONS}
 
+# Right answers written in unusual but valid ways, for the fairness examples: hidden tests grade behaviour,
+# so each of these must get full marks. (cell that contains `marker`, old text, new text)
+A1_STYLES = {
+    "matmul_with_the_at_operator": (
+        "def matmul_numpy", "return tf.matmul(tf.convert_to_tensor(a), tf.convert_to_tensor(b))",
+        "return tf.convert_to_tensor(a) @ tf.convert_to_tensor(b)  # @ on tensors is tf.linalg.matmul"),
+    "saxpy_with_tf_add_and_multiply": (
+        "def saxpy_serial", "return tf.cast(a, x.dtype) * x + y",
+        "return tf.add(tf.multiply(tf.cast(a, x.dtype), x), y)"),
+    "linear_model_functional": (
+        "def build_linear_model", "model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])",
+        "inputs = keras.Input(shape=(1,))\n"
+        "    model = keras.Model(inputs, keras.layers.Dense(1, activation=None)(inputs))"),
+    "sequential_by_add_with_activation_layers": (
+        "def build_sequential",
+        "    return keras.Sequential([\n"
+        "        keras.Input(shape=tuple(input_shape)),\n"
+        "        keras.layers.Flatten(),\n"
+        '        keras.layers.Dense(128, activation="relu"),\n'
+        "        keras.layers.Dropout(0.2),\n"
+        '        keras.layers.Dense(num_classes, activation="softmax"),\n'
+        "    ])",
+        "    model = keras.Sequential()\n"
+        "    model.add(keras.Input(shape=tuple(input_shape)))\n"
+        "    model.add(keras.layers.Flatten())\n"
+        "    model.add(keras.layers.Dense(128))\n"
+        "    model.add(keras.layers.Activation(keras.activations.relu))\n"
+        "    model.add(keras.layers.Dropout(rate=0.2))\n"
+        "    model.add(keras.layers.Dense(num_classes))\n"
+        '    model.add(keras.layers.Activation("softmax"))\n'
+        "    return model"),
+    "functional_with_a_lambda_and_a_softmax_layer": (
+        "def build_functional",
+        '    h = keras.layers.Dense(128, activation="relu")(h)\n'
+        "    h = keras.layers.Dropout(0.2)(h)\n"
+        '    outputs = keras.layers.Dense(num_classes, activation="softmax")(h)',
+        "    h = keras.layers.Dense(128, activation=lambda z: tf.maximum(z, 0.0))(h)\n"
+        "    h = keras.layers.Dropout(0.2)(h)\n"
+        "    outputs = keras.layers.Softmax()(keras.layers.Dense(num_classes)(h))"),
+    "subclass_activations_in_call": (
+        "class MLPModel",
+        '        self.hidden = keras.layers.Dense(128, activation="relu")\n'
+        "        self.dropout = keras.layers.Dropout(0.2)\n"
+        '        self.classifier = keras.layers.Dense(self.num_classes, activation="softmax")',
+        "        self.hidden = keras.layers.Dense(128)  # relu and softmax are applied in call()\n"
+        "        self.dropout = keras.layers.Dropout(0.2)\n"
+        "        self.classifier = keras.layers.Dense(self.num_classes)"),
+    "subclass_tf_nn_ops": (
+        "class MLPModel",
+        "        h = self.hidden(h)\n        h = self.dropout(h, training=training)\n        return self.classifier(h)",
+        "        h = tf.nn.relu(self.hidden(h))\n        h = self.dropout(h, training=training)\n"
+        "        return tf.nn.softmax(self.classifier(h))"),
+    "classifier_reuses_build_functional_with_loss_objects": (
+        "def train_classifier",
+        "    model = keras.Sequential([\n"
+        "        keras.Input(shape=x_train.shape[1:]),\n"
+        "        keras.layers.Flatten(),\n"
+        '        keras.layers.Dense(128, activation="relu"),\n'
+        "        keras.layers.Dropout(0.2),\n"
+        '        keras.layers.Dense(10, activation="softmax"),\n'
+        "    ])\n"
+        "    model.compile(\n"
+        "        optimizer=keras.optimizers.Adam(learning_rate=3e-3),\n"
+        '        loss="sparse_categorical_crossentropy",\n'
+        '        metrics=["accuracy"],\n'
+        "    )",
+        "    model = build_functional(x_train.shape[1:], 10)\n"
+        "    model.compile(\n"
+        "        optimizer=keras.optimizers.Adam(learning_rate=3e-3),\n"
+        "        loss=keras.losses.SparseCategoricalCrossentropy(),\n"
+        '        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],\n'
+        "    )"),
+    "save_with_models_save_model_and_a_helper": (
+        "def save_model",
+        "def save_model(model, path):\n"
+        '    """Save `model` to the .keras file `path`, creating parent directories."""\n'
+        "    # BEGIN SOLUTION\n"
+        "    parent = os.path.dirname(os.path.abspath(path))\n"
+        "    os.makedirs(parent, exist_ok=True)\n"
+        "    model.save(path)",
+        "def ensure_parent(path):\n"
+        '    """Create the folder that will hold `path`."""\n'
+        "    import pathlib\n\n"
+        "    pathlib.Path(path).absolute().parent.mkdir(parents=True, exist_ok=True)\n\n\n"
+        "def save_model(model, path):\n"
+        '    """Save `model` to the .keras file `path`, creating parent directories."""\n'
+        "    # BEGIN SOLUTION\n"
+        "    ensure_parent(path)\n"
+        "    keras.models.save_model(model, path)"),
+    "load_model_with_keyword_arguments": (
+        "def save_model", "return keras.models.load_model(path)  # SOLUTION",
+        "return keras.models.load_model(os.fspath(path), compile=True)  # SOLUTION"),
+    "tensorboard_callback_inline": (
+        "def train_with_tensorboard",
+        "    tensorboard = keras.callbacks.TensorBoard(log_dir=logdir)\n"
+        "    return model.fit(x, y, epochs=epochs, verbose=0, callbacks=[tensorboard])",
+        "    history = model.fit(x, y, epochs=epochs, verbose=0, callbacks=[keras.callbacks.TensorBoard(logdir)])\n"
+        "    return history"),
+}
 
-def apply(nb: nbformat.NotebookNode, assignment: str, mistake: str) -> None:
-    marker, old, new, _ = MISTAKES[assignment][mistake]
+A2_STYLES = {
+    "relu_with_tf_where": (
+        "def relu", "return tf.maximum(x, 0.0)  # SOLUTION",
+        "return tf.where(x > 0.0, x, tf.zeros_like(x))  # SOLUTION"),
+    "leaky_relu_with_tf_maximum": (
+        "def relu", "return tf.where(x > 0, x, alpha * x)  # SOLUTION",
+        "return tf.maximum(x, alpha * x)  # SOLUTION (for 0 <= alpha <= 1)"),
+    "elu_with_expm1": (
+        "def relu", "return tf.where(x > 0, x, alpha * (tf.exp(tf.minimum(x, 0.0)) - 1.0))  # SOLUTION",
+        "return tf.where(x > 0, x, alpha * tf.math.expm1(tf.minimum(x, 0.0)))  # SOLUTION"),
+    "selu_with_named_constants": (
+        "def relu", "return 1.0507009873554805 * elu(x, 1.6732632423543772)  # SOLUTION",
+        "scale, alpha = 1.0507009873554805, 1.6732632423543772\n"
+        "    return scale * tf.where(x > 0, x, alpha * tf.math.expm1(tf.minimum(x, 0.0)))  # SOLUTION"),
+    "swish_through_tanh": (
+        "def relu", "return x * tf.sigmoid(x)  # SOLUTION",
+        "return x * 0.5 * (1.0 + tf.tanh(0.5 * x))  # SOLUTION: sigmoid(x) = (1 + tanh(x / 2)) / 2"),
+    "gelu_with_erfc": (
+        "def relu", "return 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0)))  # SOLUTION",
+        "return 0.5 * x * tf.math.erfc(-x / math.sqrt(2.0))  # SOLUTION: 1 + erf(z) = erfc(-z)"),
+    "capacity_model_with_activation_layers": (
+        "def build_model",
+        "    layers = [keras.Input(shape=(n_features,))]\n"
+        "    layers += [keras.layers.Dense(units, activation=activation) for units in HIDDEN[capacity]]\n"
+        '    layers.append(keras.layers.Dense(1, activation="sigmoid"))\n'
+        "    return keras.Sequential(layers)",
+        "    net = keras.Sequential()\n"
+        "    net.add(keras.Input(shape=(n_features,)))\n"
+        "    for width in HIDDEN[capacity]:\n"
+        "        net.add(keras.layers.Dense(width))\n"
+        "        net.add(keras.layers.Activation(activation))\n"
+        "    net.add(keras.layers.Dense(1))\n"
+        '    net.add(keras.layers.Activation("sigmoid"))\n'
+        "    return net"),
+    "penalty_with_tf_norm": (
+        "class L1L2", "return self.l1 * tf.reduce_sum(tf.abs(w)) + self.l2 * tf.reduce_sum(tf.square(w))",
+        "w = tf.convert_to_tensor(w)\n"
+        "        return self.l1 * tf.norm(tf.reshape(w, [-1]), ord=1) + self.l2 * tf.reduce_sum(w * w)"),
+    "config_with_dict": (
+        "class L1L2", 'return {"l1": self.l1, "l2": self.l2}  # SOLUTION',
+        "return dict(l1=self.l1, l2=self.l2)  # SOLUTION"),
+    "regularised_model_subclassed_with_one_shared_dropout": (
+        "class L1L2",
+        "def build_regularised_model(n_features, l2=1e-4, dropout=0.2):\n"
+        '    """Two hidden layers with L2 on their kernels and dropout after each; one sigmoid output."""\n'
+        "    # BEGIN SOLUTION\n"
+        "    return keras.Sequential([\n"
+        "        keras.Input(shape=(n_features,)),\n"
+        '        keras.layers.Dense(128, activation="relu", kernel_regularizer=L1L2(l2=l2)),\n'
+        "        keras.layers.Dropout(dropout),\n"
+        '        keras.layers.Dense(64, activation="relu", kernel_regularizer=L1L2(l2=l2)),\n'
+        "        keras.layers.Dropout(dropout),\n"
+        '        keras.layers.Dense(1, activation="sigmoid"),\n'
+        "    ])",
+        "class RegularisedMLP(keras.Model):\n"
+        '    """Two regularised hidden layers, one Dropout layer used after each, one sigmoid output."""\n\n'
+        "    def __init__(self, n_features, l2, dropout, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.first = keras.layers.Dense(128, kernel_regularizer=L1L2(l2=l2))\n"
+        "        self.second = keras.layers.Dense(64, kernel_regularizer=L1L2(l2=l2))\n"
+        "        self.drop = keras.layers.Dropout(dropout)\n"
+        "        self.head = keras.layers.Dense(1)\n"
+        '        self(np.zeros((1, n_features), dtype="float32"))  # built: its weights exist at once\n\n'
+        "    def call(self, inputs, training=False):\n"
+        "        h = self.drop(tf.nn.relu(self.first(inputs)), training=training)\n"
+        "        h = self.drop(tf.nn.relu(self.second(h)), training=training)\n"
+        "        return tf.sigmoid(self.head(h))\n\n\n"
+        "def build_regularised_model(n_features, l2=1e-4, dropout=0.2):\n"
+        '    """Two hidden layers with L2 on their kernels and dropout after each; one sigmoid output."""\n'
+        "    # BEGIN SOLUTION\n"
+        "    return RegularisedMLP(n_features, l2, dropout)"),
+    "optimisers_from_tf_keras_by_name": (
+        "def make_optimizer",
+        "    kinds = {\n"
+        '        "sgd": keras.optimizers.SGD,\n'
+        '        "rmsprop": keras.optimizers.RMSprop,\n'
+        '        "adam": keras.optimizers.Adam,\n'
+        '        "adamw": keras.optimizers.AdamW,\n'
+        "    }\n"
+        "    if name not in kinds:\n"
+        '        raise ValueError(f"unknown optimiser {name!r}; expected one of {sorted(kinds)}")\n'
+        "    return kinds[name](learning_rate=learning_rate, **kw)",
+        '    classes = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}\n'
+        "    if name not in classes:\n"
+        '        raise ValueError(f"no optimiser called {name!r}")\n'
+        "    return getattr(tf.keras.optimizers, classes[name])(learning_rate, **kw)"),
+    "exponential_schedule_of_ones_own": (
+        "def make_optimizer",
+        "        return keras.optimizers.schedules.ExponentialDecay("
+        'initial_learning_rate, decay_steps, kw["decay_rate"])',
+        "        return Exponential(initial_learning_rate, decay_steps, kw[\"decay_rate\"])"),
+    "exponential_schedule_class": (
+        "def make_optimizer",
+        "def make_schedule(kind, initial_learning_rate, decay_steps, **kw):",
+        "class Exponential(keras.optimizers.schedules.LearningRateSchedule):\n"
+        '    """lr0 * rate ** (step / steps), in TensorFlow ops."""\n\n'
+        "    def __init__(self, lr0, steps, rate):\n"
+        "        self.lr0, self.steps, self.rate = float(lr0), float(steps), float(rate)\n\n"
+        "    def __call__(self, step):\n"
+        "        return self.lr0 * tf.pow(self.rate, tf.cast(step, tf.float32) / self.steps)\n\n"
+        "    def get_config(self):\n"
+        '        return {"lr0": self.lr0, "steps": self.steps, "rate": self.rate}\n\n\n'
+        "def make_schedule(kind, initial_learning_rate, decay_steps, **kw):"),
+    "higgs_network_with_a_callable_activation_and_a_loss_object": (
+        "def train_higgs",
+        '    model = build_model(N_FEATURES, "medium", activation="relu")\n'
+        '    model.compile(optimizer=make_optimizer("adam", 2e-3), loss="binary_crossentropy",',
+        '    model = build_model(N_FEATURES, "medium", activation=keras.activations.relu)\n'
+        '    model.compile(optimizer=make_optimizer("adam", 2e-3), loss=keras.losses.BinaryCrossentropy(),'),
+}
+
+A3_STYLES = {
+    "images_stacked_by_tensorflow": (
+        "def load_images",
+        "    paths, labels, class_names = image_files(folder)\n"
+        "    images = []\n"
+        "    for path in paths:\n"
+        "        try:\n"
+        "            images.append(decode(path, image_size, channels).numpy())\n"
+        "        except tf.errors.OpError as e:\n"
+        '            raise ValueError(f"{path}: not a readable image ({e.message.splitlines()[0]})") from None\n'
+        '    x = np.stack(images) if images else np.zeros((0, image_size, image_size, channels), "float32")\n'
+        '    return x.astype("float32"), labels, class_names',
+        "    files, y, names = image_files(folder)\n\n"
+        "    def read_one(file):\n"
+        "        try:\n"
+        "            return decode(file, image_size, channels)\n"
+        "        except tf.errors.OpError:\n"
+        '            raise OSError(f"cannot decode {file}") from None\n\n'
+        "    x = tf.stack([read_one(f) for f in files]) if files else tf.zeros((0, image_size, image_size, channels))\n"
+        "    return x.numpy(), y, names"),
+    "pipeline_maps_a_named_function": (
+        "def make_dataset",
+        "    ds = ds.map(lambda p, y: (decode(p, image_size, channels), y), num_parallel_calls=tf.data.AUTOTUNE)\n",
+        "\n    def load(path, label):\n"
+        "        return decode(path, image_size, channels), label\n\n"
+        "    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)\n"),
+    "flip_with_a_seeded_coin_and_tf_reverse": (
+        "def augment", "    image = tf.image.stateless_random_flip_left_right(image, seeds[0])",
+        "    mirror = tf.random.stateless_uniform([], seeds[0]) < 0.5\n"
+        "    image = tf.where(mirror, tf.reverse(image, axis=[1]), image)"),
+    "loader_as_keras_sequence": (
+        "class PoseLoader",
+        "class PoseLoader(keras.utils.PyDataset):",
+        "class PoseLoader(keras.utils.Sequence):  # Keras 3's name for PyDataset too"),
+    "loader_batches_with_np_take": (
+        "class PoseLoader",
+        '        return ({"image": self.images[rows], "scale": self.scales[rows]},\n'
+        '                {"pose": self.poses[rows], "yaw": self.yaws[rows]})',
+        "        take = lambda a: np.take(a, rows, axis=0)  # noqa: E731\n"
+        '        return {"image": take(self.images), "scale": take(self.scales)}, {"pose": take(self.poses),\n'
+        '                                                                         "yaw": take(self.yaws)}'),
+    "cnn_functional_with_nested_blocks_and_activation_layers": (
+        "def build_cnn",
+        "    return keras.Sequential([\n"
+        "        keras.Input(shape=input_shape),\n"
+        '        keras.layers.Conv2D(16, 3, padding="same", activation="relu"),\n'
+        "        keras.layers.MaxPooling2D(),\n"
+        '        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),\n'
+        "        keras.layers.MaxPooling2D(),\n"
+        '        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),\n'
+        "        keras.layers.MaxPooling2D(),\n"
+        "        keras.layers.Flatten(),\n"
+        "        keras.layers.Dropout(0.3),\n"
+        '        keras.layers.Dense(64, activation="relu"),\n'
+        '        keras.layers.Dense(num_classes, activation="softmax"),\n'
+        "    ])",
+        "    inputs = keras.Input(shape=input_shape)\n"
+        "    h = inputs\n"
+        "    for filters in (16, 32, 64):\n"
+        "        h = conv_block(filters)(h)\n"
+        "    h = keras.layers.Dropout(0.3)(keras.layers.Flatten()(h))\n"
+        "    h = keras.layers.Activation(tf.nn.relu)(keras.layers.Dense(64)(h))\n"
+        "    outputs = keras.layers.Softmax()(keras.layers.Dense(num_classes)(h))\n"
+        "    return keras.Model(inputs, outputs)"),
+    "cnn_block_helper": (
+        "def build_cnn", "def build_cnn(input_shape, num_classes):",
+        "def conv_block(filters):\n"
+        '    """Conv2D, relu, 2x2 max pooling: one block of the CNN, as a small model of its own."""\n'
+        '    return keras.Sequential([keras.layers.Conv2D(filters, 3, padding="same"),\n'
+        '                             keras.layers.Activation("relu"), keras.layers.MaxPooling2D()])\n\n\n'
+        "def build_cnn(input_shape, num_classes):"),
+}
+
+STYLES = {"a1": A1_STYLES, "a2": A2_STYLES, "a3": A3_STYLES}
+# The fairness example: every style at once, and full marks expected.
+FAIR = "fair_unusual_style"
+
+
+def apply(nb: nbformat.NotebookNode, assignment: str, mistake: str, changes: dict | None = None) -> None:
+    """Rewrite the reference's text as ``mistake`` (a key of ``MISTAKES``, or of ``changes`` such as ``STYLES``)."""
+    marker, old, new = (changes or MISTAKES)[assignment][mistake][:3]
     cells = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
     if len(cells) != 1 or old not in cells[0].source:
         raise SystemExit(f"{mistake}: the reference no longer has {old!r} in the cell with {marker!r}")
@@ -237,6 +530,11 @@ def make(assignment: str, reference: Path, template: Path) -> dict:
         nbformat.write(nb, out / f"{name}.ipynb")
         fails = {t for m in mistakes for t in MISTAKES[assignment][m][3]}
         expected[name] = {"mistakes": mistakes, "fails": sorted(fails)}
+    nb = nbformat.read(reference, 4)
+    for style in STYLES[assignment]:
+        apply(nb, assignment, style, STYLES)
+    nbformat.write(nb, out / f"{FAIR}.ipynb")
+    expected[FAIR] = {"mistakes": [], "styles": list(STYLES[assignment]), "fails": []}
     (out / "expected.yaml").write_text(
         "# Written by tests/assignments/make_examples.py: the hidden tests each example submission must fail.\n"
         + yaml.safe_dump(expected, sort_keys=True))

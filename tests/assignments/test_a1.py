@@ -21,7 +21,7 @@ def test_demo_prints_where_the_reports_are(demo_results, a1_expected):
 
 
 @pytest.mark.parametrize("name", ["solution", "template", "wrong_api_timer_saxpy", "wrong_units_wait_loop",
-                                  "wrong_dropout_training"])
+                                  "wrong_dropout_training", "fair_unusual_style"])
 def test_each_example_fails_exactly_the_tests_it_should(demo_results, a1_expected, name):
     out, _ = demo_results
     assert_fails_exactly(results_mod.read(out / name / "results.json"), a1_expected[name]["fails"])
@@ -132,7 +132,7 @@ def test_grading_again_keeps_what_is_done_and_regrades_what_changed(demo_results
     before = (out / "gradebook.csv").read_text()
     again = dlgrade("grade", "a1", str(ROOT / "assignments" / "a1" / "examples"), "-o", str(out))
     assert again.returncode == 0, again.stderr
-    assert "0 submission(s) to grade, 5 already graded and unchanged" in again.stdout
+    assert "0 submission(s) to grade, 6 already graded and unchanged" in again.stdout
     assert (out / "gradebook.csv").read_text() == before
     changed = tmp_path / "template.ipynb"
     nb = nbformat.read(ROOT / "assignments" / "a1" / "examples" / "template.ipynb", 4)
@@ -147,7 +147,7 @@ def test_class_summary_for_tas(demo_results):
     out, stdout = demo_results
     html = (out / "summary.html").read_text()
     assert str(out / "summary.html") in stdout
-    assert "5 graded" in html and "data:image/png;base64," in html
+    assert "6 graded" in html and "data:image/png;base64," in html
     assert "q5 — Compile, fit, evaluate" in html and "full marks" in html
     assert "q1/time_call_waits_for_the_result" in html  # failed by two examples and the template
     assert "Reference timings" in html and "q5.train_classifier_seconds" in html
@@ -164,7 +164,7 @@ def test_reports_are_rebuilt_from_the_store_alone(demo_results):
     (out / "wrong_dropout_training" / "results.json").unlink()
     proc = dlgrade("report", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "rebuilt the reports of 5 submission(s)" in proc.stdout
+    assert "rebuilt the reports of 6 submission(s)" in proc.stdout
     assert (out / "summary.html").exists() and (out / "gradebook.csv").exists()
     assert "Score: 15 / 18" in (out / "wrong_dropout_training" / "feedback.html").read_text()
     import json

@@ -8,7 +8,8 @@ from autograder import results as results_mod
 pytestmark = pytest.mark.slow
 
 EXAMPLES = ["solution", "template", "wrong_relu_logits_l2_nesterov_data",
-            "wrong_leaky_elu_activation_config_schedule", "wrong_gelu_overflow_outreg_name"]
+            "wrong_leaky_elu_activation_config_schedule", "wrong_gelu_overflow_outreg_name",
+            "fair_unusual_style"]
 
 
 def test_the_examples_are_the_ones_expected(a2_expected):

@@ -8,7 +8,8 @@ from autograder import results as results_mod
 pytestmark = pytest.mark.slow
 
 EXAMPLES = ["solution", "template", "wrong_order_reshuffle_label_valgen_lastbatch_epochs",
-            "wrong_silent_apart_range_noshuffle_cap", "wrong_loop_updown_unfitted"]
+            "wrong_silent_apart_range_noshuffle_cap", "wrong_loop_updown_unfitted",
+            "fair_unusual_style"]
 
 
 def test_the_examples_are_the_ones_expected(a3_expected):

@@ -47,9 +47,10 @@ def cnn_is_small_and_convolutional(sub, ctx):
     model = remote(sub, "build_cnn", (size, size, 3), len(CLASS_NAMES))
     params = sub.call(model.attr("count_params"))
     assert isinstance(params, int) and params <= cap, f"build_cnn has {params:,} parameters; at most {cap:,}"
-    layers = sub.get(model.attr("layers"))
-    kinds = [layer.type.rsplit(".", 1)[-1] for layer in layers or [] if isinstance(layer, Remote)]
-    assert any("Conv" in k for k in kinds), f"build_cnn's layers are {kinds}: a CNN has convolution layers"
+    # Every layer, inside nested blocks too (a conv block written as a Sequential of its own counts).
+    kinds = sub.call(sub.make("layer_kinds"), model)
+    assert isinstance(kinds, list) and any("Conv" in str(k) for k in kinds), (
+        f"build_cnn's layers are {kinds}: a CNN has convolution layers")
     x = ctx.rng("cnn").uniform(0, 1, (4, size, size, 3)).astype("float32")
     p = array(sub.predict(model, x), "build_cnn(...).predict")
     assert p.shape == (4, len(CLASS_NAMES)), (

@@ -103,6 +103,32 @@ def _in_dense(activation, x, units=4, seed=0):
     return out, kernel, bias
 
 
+def _optimiser_steps(optimizer, start, gradients):
+    """The weights after each step of ``optimizer`` on a variable from ``start``, one row of ``gradients`` a step."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    variable = keras.Variable(np.asarray(start, dtype="float32"))
+    out = []
+    for gradient in np.asarray(gradients, dtype="float32"):
+        optimizer.apply_gradients([(tf.convert_to_tensor(gradient), variable)])
+        out.append(np.array(variable.numpy()))
+    return np.stack(out)
+
+
+def _layer_kinds(model):
+    """The class names of every layer inside ``model``, nested models and blocks included, as Keras tracks them."""
+    flatten = getattr(model, "_flatten_layers", None)
+    if callable(flatten):
+        return [type(layer).__name__ for layer in flatten(include_self=False, recursive=True)]
+    kinds = []
+    for layer in getattr(model, "layers", None) or []:
+        kinds.append(type(layer).__name__)
+        kinds += _layer_kinds(layer) if getattr(layer, "layers", None) else []
+    return kinds
+
+
 def _epochs(ds, epochs=2, max_items=100_000):
     """Iterate ``ds`` (``(x, y)`` batches) ``epochs`` times: per epoch x and y stacked, and the batch sizes."""
     import numpy as np
@@ -178,7 +204,7 @@ _PROBES: dict = {
     "sleeper": _Sleeper, "echo": lambda: _echo, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
     "gradient": lambda: _gradient, "in_dense": lambda: _in_dense, "epochs": lambda: _epochs,
     "drain": lambda: _drain, "make_and_drain": lambda: _make_and_drain, "image_loop": lambda: _image_loop,
-    "two_head": _two_head,
+    "two_head": _two_head, "optimiser_steps": lambda: _optimiser_steps, "layer_kinds": lambda: _layer_kinds,
 }
 
 
