@@ -84,6 +84,22 @@ def judge_training_time(ctx: Context, seconds: list[float], reference_key: str) 
               at_most=True, attempts=1)
 
 
+def assert_a_model_of_its_own(earlier: dict[int, np.ndarray], seed: int, predictions: np.ndarray,
+                              what: str) -> None:
+    """Fail a training answered with a model of an earlier one; else remember its ``predictions`` under ``seed``.
+
+    Each seed trains on data of its own (``jittered``) from its own seed, so
+    honest models never predict exactly alike; a function that hands back
+    the model it trained first would otherwise be timed at nothing for every
+    later seed, and the median time is what counts.
+    """
+    for other, seen in earlier.items():
+        if seen.shape == predictions.shape and np.array_equal(seen, predictions):
+            raise AssertionError(f"{what} for seed {seed} returned a model that predicts exactly as the one for seed "
+                                 f"{other}: each call must train a new model on the data it is given")
+    earlier[seed] = predictions
+
+
 def jittered(x: np.ndarray, seed: int, scale: float = 1e-3) -> np.ndarray:
     """``x`` plus noise of ``scale`` (same dtype): the same data to a learner, but values never sent before, so
     that a training cannot be answered from a memo of an earlier one. The noise is the same for a seed."""

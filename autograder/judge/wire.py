@@ -42,7 +42,7 @@ class Probe(enum.StrEnum):
     IN_DENSE = "in_dense"  # an activation applied inside a Dense layer, with its weights
     EPOCHS = "epochs"  # several passes over a dataset, bringing back what each yielded
     DRAIN = "drain"  # one pass over a dataset keeping nothing
-    MAKE_AND_DRAIN = "make_and_drain"  # make a dataset, then one pass over it (a loader's whole cost)
+    MAKE_AND_PROJECT = "make_and_project"  # make a dataset, pass over it: each image dotted with the judge's vector
     IMAGE_LOOP = "image_loop"  # the naive image loader a pipeline is timed against
     TWO_HEAD = "two_head"  # a compiled two-input, two-output model
     OPTIMISER_STEPS = "optimiser_steps"  # an optimiser's steps on a variable, from gradients the judge gives

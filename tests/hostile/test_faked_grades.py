@@ -3,10 +3,11 @@
 Each attack is a notebook that stays inside its sandbox and tries to earn
 points without the work: a timed function that remembers its answers, one
 that is right when checked and fast and wrong once timed, a timer that
-reports the delays it was given instead of measuring them, a checkpoint
+reports the delays it was given instead of measuring them, a training
+answered with the model trained first, a checkpoint
 that is junk or a load that hands back the model in memory, TensorBoard logs
-written without training. Each runs in a real sandboxed kernel against
-a1's real hidden tests (``judge.runner.judge``, as a batch runs them), and
+written without training, a loader that remembers the last folder. Each runs in a real sandboxed kernel against
+a1's and a3's real hidden tests (``judge.runner.judge``, as a batch runs them), and
 each must fail exactly the tests it aims at, with a message that says why;
 the honest parts of the same notebook still pass.
 """
@@ -46,9 +47,9 @@ def time_call(fn, *args, repeats=5, warmup=1):
     return out
 '''
 
-#: name: (question, the attack's cells, {failed test: words of its message}); every other test must pass.
+#: name: (assignment, question, the attack's cells, {failed test: words of its message}); every other test must pass.
 ATTACKS = {
-    "memoised_matmul": ("q1", [HONEST_Q1, '''
+    "memoised_matmul": ("a1", "q1", [HONEST_Q1, '''
 _memo = {}
 
 
@@ -60,7 +61,7 @@ def matmul_tf(a, b):
         _memo[key] = tf.matmul(a, b).numpy()
     return _memo[key]
 '''], {"matmul_tf_speed": "matmul_tf's time over NumPy's"}),
-    "right_when_checked_then_wrong": ("q1", [HONEST_Q1, '''
+    "right_when_checked_then_wrong": ("a1", "q1", [HONEST_Q1, '''
 _big_calls = 0
 
 
@@ -73,7 +74,7 @@ def matmul_tf(a, b):
             return np.zeros((a.shape[0], b.shape[1]), "float32")
     return tf.matmul(a, b).numpy()
 '''], {"matmul_tf_speed": "gave a wrong product"}),
-    "timer_reports_the_probes_delay": ("q1", ['''
+    "timer_reports_the_probes_delay": ("a1", "q1", ['''
 def matmul_numpy(a, b):
     return np.matmul(a, b)
 
@@ -93,7 +94,23 @@ def time_call(fn, *args, repeats=5, warmup=1):
     return [float(delay)] * repeats
 '''], {"time_call_times_each_repeat_after_warmup": "should time at about",
        "time_call_waits_for_the_result": "timer stops before the work finishes"}),
-    "junk_checkpoint": ("q6", ['''
+    "training_answered_with_the_first_model": ("a1", "q5", ['''
+_first = None
+
+
+def train_classifier(x_train, y_train):
+    """Trains once, honestly; every later call (another seed, other data) gets that model back at once."""
+    global _first
+    if _first is None:
+        _first = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                                   keras.layers.Dense(128, activation="relu"),
+                                   keras.layers.Dense(10, activation="softmax")])
+        _first.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        _first.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)
+    return _first
+'''], {"accuracy_on_held_out_digits": "predicts exactly as the one for seed 0",
+       "training_time_is_reasonable": "predicts exactly as the one for seed 0"}),
+    "junk_checkpoint": ("a1", "q6", ['''
 import os
 
 _last = None
@@ -112,7 +129,7 @@ def load_model(path):
     return _last
 '''], {"save_model_writes_the_file": "not a Keras model file",
        "load_model_restores_predictions_exactly": "not a Keras model file"}),
-    "load_from_memory": ("q6", ['''
+    "load_from_memory": ("a1", "q6", ['''
 import os
 
 _last = None
@@ -129,7 +146,7 @@ def save_model(model, path):
 def load_model(path):
     return _last
 '''], {"load_model_restores_predictions_exactly": "not hand back a model from memory"}),
-    "tensorboard_logs_without_training": ("q7", ['''
+    "tensorboard_logs_without_training": ("a1", "q7", ['''
 import os
 
 
@@ -142,7 +159,7 @@ def train_with_tensorboard(model, x, y, logdir, epochs):
     writer.flush()
     return None
 '''], {"loss_is_logged_every_epoch": "it was not trained"}),
-    "tensorboard_logs_made_up_after_training": ("q7", ['''
+    "tensorboard_logs_made_up_after_training": ("a1", "q7", ['''
 import os
 
 
@@ -156,19 +173,40 @@ def train_with_tensorboard(model, x, y, logdir, epochs):
     writer.flush()
     return history
 '''], {"loss_is_logged_every_epoch": "the logs must be written by the training itself"}),
+    "loader_remembers_an_earlier_folder": ("a3", "q7", ['''
+import os
+from pathlib import Path
+
+_seen = {}
+
+
+def make_dataset(folder, image_size, batch_size=32, shuffle=True, seed=None, channels=3, augment_fn=None):
+    """Decodes a folder once; a folder with the same file names later gets the images remembered."""
+    classes = sorted(p.name for p in Path(folder).iterdir() if p.is_dir())
+    names = [(label, name, f) for label, name in enumerate(classes) for f in sorted(os.listdir(Path(folder) / name))]
+    key = tuple((name, f) for _, name, f in names)
+    if key not in _seen:
+        images = []
+        for _, name, f in names:
+            raw = tf.io.read_file(str(Path(folder) / name / f))
+            image = tf.io.decode_image(raw, channels=channels, expand_animations=False)
+            images.append(tf.image.resize(tf.cast(image, tf.float32), (image_size, image_size)).numpy() / 255.0)
+        _seen[key] = (np.stack(images), np.array([label for label, _, _ in names]))
+    return tf.data.Dataset.from_tensor_slices(_seen[key]).batch(batch_size).prefetch(2)
+'''], {"pipeline_beats_a_python_loop": "not those files' pixels"}),
 }
 
 
 @pytest.fixture(scope="module")
-def a1():
-    spec = spec_mod.load(ROOT / "assignments" / "a1")
-    return spec, load_tests(spec)
+def assignments():
+    specs = {a: spec_mod.load(ROOT / "assignments" / a) for a in ("a1", "a3")}
+    return {a: (spec, load_tests(spec)) for a, spec in specs.items()}
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
-def test_an_attack_from_inside_the_kernel_earns_nothing(a1, attack):
-    spec, tests = a1
-    question, cells, expected = ATTACKS[attack]
+def test_an_attack_from_inside_the_kernel_earns_nothing(assignments, attack):
+    assignment, question, cells, expected = ATTACKS[attack]
+    spec, tests = assignments[assignment]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [IMPORTS, *cells]])
     with Sandbox(spec.limits, isolate=True) as sandbox:
         run = NotebookRun(nb, sandbox).run_all()

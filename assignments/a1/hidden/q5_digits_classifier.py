@@ -5,7 +5,13 @@ import statistics
 import numpy as np
 
 from autograder import data
-from autograder.checks.seeds import jittered, judge_training_time, seeds_note, train_over_seeds
+from autograder.checks.seeds import (
+    assert_a_model_of_its_own,
+    jittered,
+    judge_training_time,
+    seeds_note,
+    train_over_seeds,
+)
 from autograder.checks.values import array
 from autograder.judge import Remote, reference_figure, test_case
 
@@ -23,7 +29,7 @@ def _trainings(sub, ctx):
     """Train per the spec's seed policy (stopping once the verdicts are decided); accuracy on the held-out split."""
     def run():
         (x_train, y_train), (x_test, y_test) = data.load_digits()
-        history = []
+        history, trained = [], {}
 
         def train(seed):
             sub.seed(seed)
@@ -37,6 +43,7 @@ def _trainings(sub, ctx):
             assert probs.shape == (len(x_test), 10), (
                 f"the trained model's predict gives shape {probs.shape} for {len(x_test)} digits, expected "
                 f"({len(x_test)}, 10) class probabilities")
+            assert_a_model_of_its_own(trained, seed, probs, "train_classifier")
             if not history:
                 try:
                     history.append(sub.get(model.attr("history.history")))

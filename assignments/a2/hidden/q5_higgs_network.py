@@ -6,7 +6,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from autograder.checks.seeds import jittered, judge_training_time, kernel_datasets, seeds_note, train_over_seeds
+from autograder.checks.seeds import (
+    assert_a_model_of_its_own,
+    jittered,
+    judge_training_time,
+    kernel_datasets,
+    seeds_note,
+    train_over_seeds,
+)
 from autograder.checks.values import array
 from autograder.data.higgs import iter_higgs, synthetic_higgs
 from autograder.judge import NotGraded, Remote, reference_figure, test_case
@@ -49,6 +56,7 @@ def _trainings(sub, ctx):
     def run():
         thresholds = ctx.question.thresholds
         _, _, (x_eval, y_eval) = events(thresholds)
+        trained = {}
 
         def train(seed):
             sub.seed(seed)
@@ -62,6 +70,7 @@ def _trainings(sub, ctx):
                 f"the trained model's predict gives shape {p.shape} for {len(x_eval)} events; expected "
                 f"({len(x_eval)}, 1): one signal probability per event")
             assert np.isfinite(p).all(), "the trained model predicts NaN or inf (did the training diverge?)"
+            assert_a_model_of_its_own(trained, seed, p, "train_higgs")
             return float(roc_auc_score(y_eval, p.ravel())), timing.per_call
 
         return train_over_seeds(ctx, train, "min_auc", reference_key="q5.train_higgs_seconds")

@@ -5,7 +5,14 @@ import statistics
 
 import numpy as np
 
-from autograder.checks.seeds import jittered, judge_training_time, kernel_datasets, seeds_note, train_over_seeds
+from autograder.checks.seeds import (
+    assert_a_model_of_its_own,
+    jittered,
+    judge_training_time,
+    kernel_datasets,
+    seeds_note,
+    train_over_seeds,
+)
 from autograder.checks.values import array, remote
 from autograder.data.faces import CLASS_NAMES, face_pose
 from autograder.judge import Remote, reference_figure, test_case
@@ -77,7 +84,7 @@ def _trainings(sub, ctx):
         size = ctx.integer("image_size")
         _within_the_cap(sub, ctx, remote(sub, "build_cnn", (size, size, 3), len(CLASS_NAMES)), "build_cnn")
         _, _, (x_eval, y_eval) = faces(thresholds)
-        predictions = {}
+        predictions, probabilities = {}, {}
 
         def train(seed):
             sub.seed(seed)
@@ -92,6 +99,7 @@ def _trainings(sub, ctx):
                 f"the trained model's predict gives shape {p.shape} for {len(x_eval)} faces; expected "
                 f"({len(x_eval)}, {len(CLASS_NAMES)}): one probability per pose")
             assert np.isfinite(p).all(), "the trained model predicts NaN or inf (did the training diverge?)"
+            assert_a_model_of_its_own(probabilities, seed, p, "train_pose_model")
             predictions[seed] = p.argmax(axis=1)
             return float(np.mean(predictions[seed] == y_eval)), timing.per_call
 

@@ -158,9 +158,20 @@ def _drain(ds):
     return n
 
 
-def _make_and_drain(make, *args, **kwargs):
-    """``make(*args, **kwargs)`` then one pass over what it made: a loader's whole cost, from files to batches."""
-    return _drain(make(*args, **kwargs))
+def _make_and_project(make, projection, *args, **kwargs):
+    """``make(*args, **kwargs)`` then one pass over what it made: a loader's whole cost, from files to batches.
+
+    Each image is brought back as its dot product with ``projection`` (the judge's random vector, new each
+    pass): a few bytes that only the files' own pixels give, so a pass that yields remembered images fails.
+    """
+    import numpy as np
+
+    projection = np.asarray(projection, dtype=np.float64)
+    out = []
+    for batch in make(*args, **kwargs):
+        images = np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch, dtype=np.float64)
+        out.append(images.reshape(len(images), -1) @ projection)
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _image_loop(folder, image_size, channels=3):
@@ -203,7 +214,7 @@ def _echo(first, *rest, **kwargs):
 _PROBES: dict = {
     "sleeper": _Sleeper, "echo": lambda: _echo, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
     "gradient": lambda: _gradient, "in_dense": lambda: _in_dense, "epochs": lambda: _epochs,
-    "drain": lambda: _drain, "make_and_drain": lambda: _make_and_drain, "image_loop": lambda: _image_loop,
+    "drain": lambda: _drain, "make_and_project": lambda: _make_and_project, "image_loop": lambda: _image_loop,
     "two_head": _two_head, "optimiser_steps": lambda: _optimiser_steps, "layer_kinds": lambda: _layer_kinds,
 }
 
