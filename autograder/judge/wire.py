@@ -36,7 +36,6 @@ class Probe(enum.StrEnum):
     SLEEPER = "sleeper"  # a function whose calls take a known time, counting them
     ECHO = "echo"  # a function that returns its first argument: a request's cost with nothing computed
     MLP = "mlp"  # a small compiled Keras MLP
-    PERTURB = "perturb"  # changes a model's weights in place
     DATASET = "dataset"  # the judge's arrays as a tf.data pipeline of (x, y) batches
     GRADIENT = "gradient"  # d sum f(x) / dx through tf.GradientTape
     IN_DENSE = "in_dense"  # an activation applied inside a Dense layer, with its weights

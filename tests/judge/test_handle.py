@@ -24,6 +24,7 @@ CELLS = [
     "def draw():\n    return float(np.random.random())",
     "def determinism_on():\n    from tensorflow.python.framework import config\n"
     "    return bool(config.is_op_determinism_enabled())",
+    "def _echo(x):\n    return 'mine'\n_Sleeper = 7\n_drain = [1, 2]",  # helpers named as the agent's own
     "def sneaky_link():\n    os.makedirs('out', exist_ok=True)\n    os.symlink('/etc/passwd', 'out/report.txt')",
 ]
 
@@ -189,6 +190,17 @@ def test_the_wires_cost_is_measured_where_the_submission_cannot_slow_it():
         finally:
             handle.close()
         assert handle._peers == []  # the clean peer's sandbox is closed with the handle
+
+
+def test_the_agent_takes_none_of_the_notebooks_names(sub):
+    """A student's helpers named as the agent's own (defined before it came) are the student's while it serves."""
+    assert sub.call(sub.make("echo"), np.arange(3)).tolist() == [0, 1, 2]  # the agent's own helpers still work
+    sleeper = sub.make("sleeper", delay=0.0)
+    sub.call(sleeper)
+    assert sub.get(sleeper.attr("calls")) == 1
+    assert sub.call("_echo", np.ones(1)) == "mine" and sub.get("_Sleeper") == 7 and sub.get("_drain") == [1, 2]
+    sub.run.sandbox.run("_agents_names = sorted(n for n in globals() if 'dlgrade' in n.lower() or n == 'AGENT')")
+    assert sub.get("_agents_names") == []
 
 
 def test_results_that_are_too_big_are_refused(sub, monkeypatch):

@@ -63,13 +63,6 @@ def _mlp(input_shape, num_classes, seed=0, hidden=16):
     return model
 
 
-def _perturb(model, scale=0.5, seed=1):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + scale * rng.standard_normal(w.shape).astype(w.dtype) for w in model.get_weights()])
-
-
 def _dataset(x, y, batch_size=256, shuffle_seed=None):
     """A ``tf.data`` pipeline of ``(x, y)`` batches, as a student's training function expects one."""
     import tensorflow as tf
@@ -212,7 +205,7 @@ def _echo(first, *rest, **kwargs):
 
 
 _PROBES: dict = {
-    "sleeper": _Sleeper, "echo": lambda: _echo, "mlp": _mlp, "perturb": lambda: _perturb, "dataset": _dataset,
+    "sleeper": _Sleeper, "echo": lambda: _echo, "mlp": _mlp, "dataset": _dataset,
     "gradient": lambda: _gradient, "in_dense": lambda: _in_dense, "epochs": lambda: _epochs,
     "drain": lambda: _drain, "make_and_project": lambda: _make_and_project, "image_loop": lambda: _image_loop,
     "two_head": _two_head, "optimiser_steps": lambda: _optimiser_steps, "layer_kinds": lambda: _layer_kinds,
