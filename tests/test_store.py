@@ -28,7 +28,7 @@ def test_results_survive_reopening_and_hashes_decide_what_is_current(tmp_path):
 def test_gradebook_csv(tmp_path):
     path = write_gradebook([result("bob", 1), result("alice", 2)], tmp_path / "gradebook.csv")
     assert path.read_text().splitlines() == [
-        "student,name,q1,raw,late_penalty,total,possible,percent,status,submitted_at",
-        "alice,,2,2,0,2,2,100.0,graded,",
-        "bob,,1,1,0,1,2,50.0,graded,",
+        "student,name,q1,raw,late_penalty,total,possible,percent,status,submitted_at,time_source",
+        "alice,,2,2,0,2,2,100.0,graded,,",
+        "bob,,1,1,0,1,2,50.0,graded,,",
     ]

@@ -85,6 +85,7 @@ def test_the_numpy_optimisers_step_as_keras_does():
     agent_spec = importlib.util.spec_from_file_location(
         "kernel_agent_pieces", ROOT / "autograder" / "judge" / "agent" / "kernel_agent.py")
     agent = importlib.util.module_from_spec(agent_spec)
+    agent.__user_ns__ = {}  # the namespace the kernel installs it with; this test asks nothing of it
     agent_spec.loader.exec_module(agent)
     updates = _hidden("a2", "q4").UPDATES
     rng = np.random.default_rng(2)
