@@ -16,7 +16,8 @@ memory of each worker process together with its sandboxed kernels (and, apart,
 the batch's zygote that forks them).
 
     .venv/bin/python benchmarks/batch_throughput.py [--count 20]
-    .venv/bin/python benchmarks/batch_throughput.py --against /tmp/before [--rounds 2]   # two revisions
+    .venv/bin/python benchmarks/batch_throughput.py --against /tmp/before [--against /tmp/other] [--rounds 2]
+                                          # this revision against others, alternating, in one run
 """
 
 from __future__ import annotations
@@ -152,9 +153,9 @@ def otter_loop(folder: Path, zip_path: Path, tmp: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20, help="submissions in the class (default 20)")
-    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT", action="append",
                         help="instead: compare this checkout's batch with another revision's (a checkout with a "
-                             ".venv of its own), round after round in one run")
+                             ".venv of its own), round after round in one run; may be given more than once")
     parser.add_argument("--rounds", type=int, default=2, help="with --against: batches per checkout (default 2)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp_name:
@@ -166,7 +167,7 @@ def main() -> None:
         print(f"{args.count} submissions: " + ", ".join(f"{MIX.count(m) * args.count // len(MIX)}× {m}"
                                                          for m in MIX), flush=True)
         if args.against:
-            compare(args.against.resolve(), folder, tmp, args.count, args.rounds)
+            compare([a.resolve() for a in args.against], folder, tmp, args.count, args.rounds)
             return
 
         print("measuring the reference figures once ...", flush=True)
@@ -207,9 +208,10 @@ def main() -> None:
                   + (f"; the batch's zygote {zygote / 2**20:.0f} MB, shared" if zygote else ""))
 
 
-def compare(other: Path, folder: Path, tmp: Path, count: int, rounds: int) -> None:
-    """This checkout's batch against ``other``'s on the same class, alternating; each its own reference figures."""
-    trees = {"this checkout": ROOT, f"{other}": other}
+def compare(others: list[Path], folder: Path, tmp: Path, count: int, rounds: int) -> None:
+    """This checkout's batch against each of ``others``' on the same class, in turn each round; each checkout
+    with its own reference figures."""
+    trees = {"this checkout": ROOT, **{str(other): other for other in others}}
     one = tmp / "one"
     one.mkdir()
     shutil.copy(EXAMPLES / "template.ipynb", one / "template.ipynb")
@@ -235,8 +237,10 @@ def compare(other: Path, folder: Path, tmp: Path, count: int, rounds: int) -> No
         wall = statistics.median(seconds[name])
         rates[name] = 60 * count / wall
         print(f"{name:40} {wall:9.0f} {rates[name]:9.2f} {statistics.median(cpu[name]) / count:10.1f}")
-    this, that = list(trees)
-    print(f"\nthroughput, this checkout / {that} = {rates[this] / rates[that]:.3f}x")
+    this, *those = list(trees)
+    print()
+    for that in those:
+        print(f"throughput, this checkout / {that} = {rates[this] / rates[that]:.3f}x")
 
 
 @contextlib.contextmanager
