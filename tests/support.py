@@ -36,3 +36,23 @@ def assert_fails_exactly(result, expected) -> None:
     else:
         assert failed == expected
         assert result.score == result.possible - sum(t.max_points for t in tests if t.status != "passed")
+
+
+def context(tmp_path, policy: str = "", thresholds: str = "{min_speedup: 2.0}"):
+    """A hidden test's Context for a one-question assignment ``a9`` written under ``tmp_path``."""
+    import textwrap
+
+    from autograder import spec as spec_mod
+    from autograder.judge.calibration import Calibration
+    from autograder.judge.context import Context
+
+    folder = tmp_path / "a9"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "assignment.yaml").write_text(textwrap.dedent(f"""
+        assignment: a9
+        {policy}
+        questions:
+          q1: {{points: 1, thresholds: {thresholds}}}
+        """))
+    spec = spec_mod.load(folder)
+    return Context(spec, spec.questions["q1"], False, Calibration(), [])

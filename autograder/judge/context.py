@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import io
+import secrets
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +49,7 @@ class Context:
         self.notes: list[str] = []
         self.measured: list[SpeedCheck] = []
         self._plots = plots
+        self._entropy = secrets.randbits(128)  # this grading's own, for fresh_rng
 
     # -- thresholds ------------------------------------------------------------
 
@@ -161,9 +164,21 @@ class Context:
         return best
 
     def rng(self, salt: str = "") -> np.random.Generator:
-        """A random generator for hidden data: the same for one assignment, question and ``salt`` every time."""
-        seed = int.from_bytes(f"{self.spec.id}/{self.question.name}/{salt}".encode()[:32].ljust(32, b"\0"), "little")
-        return np.random.default_rng(seed % 2**63)
+        """A random generator for hidden data: the same for one assignment, question and ``salt`` every time.
+
+        Seeded with all 256 bits of the SHA-256 of ``<assignment>/<question>/<salt>``: every salt its own stream.
+        Anyone who reads the hidden tests can replay it, so it is for data that may be known; inputs whose
+        answers must not be worked out beforehand (timed calls, waits) come from ``fresh_rng``.
+        """
+        digest = hashlib.sha256(f"{self.spec.id}/{self.question.name}/{salt}".encode()).digest()
+        return np.random.default_rng(np.random.SeedSequence(int.from_bytes(digest, "little")))
+
+    def fresh_rng(self, salt: str = "") -> np.random.Generator:
+        """A random generator no one can replay: ``rng(salt)``'s key mixed with 128 bits drawn by the operating
+        system for this grading (``secrets``). For timed inputs and the grader's waits: nothing the submission
+        sees can tell it what comes next, even with the hidden tests at hand."""
+        digest = hashlib.sha256(f"{self.spec.id}/{self.question.name}/{salt}".encode()).digest()
+        return np.random.default_rng(np.random.SeedSequence([self._entropy, int.from_bytes(digest, "little")]))
 
     def reference(self, key: str, measure: Callable[[Handle], float] | None = None) -> float:
         """A figure measured on the reference solution on this machine, once per batch.

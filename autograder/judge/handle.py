@@ -9,6 +9,7 @@ a time limit each, and all of a submission's calls together another.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -16,7 +17,7 @@ import re
 import shutil
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 from autograder.errors import CallTimeout, ErrorKind, GraderFault, NotDefined, SubmissionError
 from autograder.execute import NotebookRun
 from autograder.judge.agent import INSTALL, MODULE, serve_code
+from autograder.judge.gate import Gate
 from autograder.judge.wire import (
     MAX_ARRAY_BYTES,
     MAX_RESPONSE_BYTES,
@@ -128,6 +130,7 @@ class Handle:
         # submission whose every function hangs cannot hold the grader for hours.
         self.deadline = time.monotonic() + budget if budget else None
         self._count = 0
+        self._gates = 0
         self.memo: dict[str, tuple[str, Any]] = {}  # results that several tests of one submission share
         #: The notebook's names the current test called (the runner clears it before each test).
         self.called: set[str] = set()
@@ -377,6 +380,20 @@ class Handle:
         arrays: dict[str, np.ndarray] = {}
         req = {"op": "make", "probe": probe.value, "params": {k: encode(v, arrays) for k, v in params.items()}}
         return self._request(req, arrays, None)[0]["value"]
+
+    @contextlib.contextmanager
+    def gated(self, waits: Sequence[float], lazy: bool = False) -> Iterator[Gate]:
+        """A function in the kernel (``gate.fn``) whose k-th call lasts ``waits[k]`` seconds, held by the grader.
+
+        The grader counts the calls (``gate.calls``) and records how long it held each (``gate.held``), so a
+        timer handed ``gate.fn`` is judged against waits it cannot read beforehand. With ``lazy`` a call
+        returns at once and its wait happens when its result is forced (``.numpy()``). Raises ValueError for
+        no waits or a negative one.
+        """
+        self._gates += 1
+        with Gate(self.data_folder(f"gate{self._gates}"), waits) as gate:
+            gate.fn = self.make(Probe.GATED, folder=str(gate.folder), lazy=bool(lazy))
+            yield gate
 
     def seed(self, seed: int, timeout: float | None = None) -> None:
         """Python's, NumPy's and TensorFlow's random seeds in the kernel (``keras.utils.set_random_seed``)."""

@@ -33,7 +33,7 @@ class Probe(enum.StrEnum):
     Each is built by the agent's own code (``judge/agent/kernel_agent.py``, ``_PROBES``).
     """
 
-    SLEEPER = "sleeper"  # a function whose calls take a known time, counting them
+    GATED = "gated"  # a function whose calls last as long as the grader holds them (``Handle.gated``)
     ECHO = "echo"  # a function that returns its first argument: a request's cost with nothing computed
     MLP = "mlp"  # a small compiled Keras MLP
     DATASET = "dataset"  # the judge's arrays as a tf.data pipeline of (x, y) batches

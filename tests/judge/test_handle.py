@@ -25,6 +25,8 @@ CELLS = [
     "def determinism_on():\n    from tensorflow.python.framework import config\n"
     "    return bool(config.is_op_determinism_enabled())",
     "def _echo(x):\n    return 'mine'\n_Sleeper = 7\n_drain = [1, 2]",  # helpers named as the agent's own
+    "def call_each(fn, n, force=False):\n    for _ in range(n):\n"
+    "        r = fn()\n        if force:\n            r.numpy()",
     "def sneaky_link():\n    os.makedirs('out', exist_ok=True)\n    os.symlink('/etc/passwd', 'out/report.txt')",
 ]
 
@@ -195,9 +197,6 @@ def test_the_wires_cost_is_measured_where_the_submission_cannot_slow_it():
 def test_the_agent_takes_none_of_the_notebooks_names(sub):
     """A student's helpers named as the agent's own (defined before it came) are the student's while it serves."""
     assert sub.call(sub.make("echo"), np.arange(3)).tolist() == [0, 1, 2]  # the agent's own helpers still work
-    sleeper = sub.make("sleeper", delay=0.0)
-    sub.call(sleeper)
-    assert sub.get(sleeper.attr("calls")) == 1
     assert sub.call("_echo", np.ones(1)) == "mine" and sub.get("_Sleeper") == 7 and sub.get("_drain") == [1, 2]
     sub.run.sandbox.run("_agents_names = sorted(n for n in globals() if 'dlgrade' in n.lower() or n == 'AGENT')")
     assert sub.get("_agents_names") == []
@@ -259,3 +258,17 @@ def test_the_judge_seeds_each_test_and_turns_on_determinism_per_question(sub, tm
     draws = [r.notes[0] for r in first if r.name in ("a", "b")]
     assert len(set(draws)) == 3  # each test its own seed, q1/a and q2/a too
     assert first[2].notes == ["True"] and first[4].notes == ["False"]  # on for q1, off again after it
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_gated_calls_last_as_long_as_the_grader_holds_them_and_are_counted_by_it(sub, lazy):
+    waits = [0.05, 0.0, 0.12]
+    with sub.gated(waits, lazy=lazy) as gate:
+        _, took = sub.clocked("call_each", gate.fn, 3, force=lazy)
+        assert gate.calls == 3 and len(gate.held) == 3
+        assert all(h >= w for h, w in zip(gate.held, waits, strict=True))
+        assert took >= sum(waits)
+    with sub.gated([0.01], lazy=True) as gate:
+        sub.call("call_each", gate.fn, 2)  # lazy results never forced: the grader saw no call
+        assert gate.calls == 0
+

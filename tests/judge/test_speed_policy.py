@@ -1,26 +1,9 @@
 """Speed checks: a narrow miss is measured again per the spec's policy, a far one is not, and both say their margin."""
 
-import textwrap
-
 import pytest
+from support import context
 
-from autograder import spec as spec_mod
-from autograder.judge.calibration import Calibration
-from autograder.judge.context import Context
 from autograder.results import SpeedCheck
-
-
-def context(tmp_path, policy: str = "", thresholds: str = "{min_speedup: 2.0}") -> Context:
-    folder = tmp_path / "a9"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "assignment.yaml").write_text(textwrap.dedent(f"""
-        assignment: a9
-        {policy}
-        questions:
-          q1: {{points: 1, thresholds: {thresholds}}}
-        """))
-    spec = spec_mod.load(folder)
-    return Context(spec, spec.questions["q1"], False, Calibration(), [])
 
 
 def measurements(*ratios):

@@ -41,7 +41,7 @@ def vectorized_is_faster_than_serial(sub, ctx):
     assert np.allclose(got, want, rtol=ctx.number("rtol"), atol=1e-5), f"saxpy_vectorized is wrong at n={n}"
     array(sub.call("saxpy_serial", a, x, y), f"saxpy_serial for n={n}", want.shape)
 
-    rng = ctx.rng("timed")
+    rng = ctx.fresh_rng("timed")
 
     def fresh(i):  # new values for every timed call: no answer can be remembered from an earlier one
         return (np.float32(rng.uniform(-3, 3)), rng.standard_normal(n).astype("float32"),

@@ -49,7 +49,7 @@ def pipeline_beats_a_python_loop(sub, ctx):
     remote(sub, "make_dataset", str(root), size, what="a tf.data.Dataset", **kwargs)
     made = sub.make("make_and_project")
     images, labels = _faces(n, size)
-    rng, passes = ctx.rng("fresh"), itertools.count()
+    rng, passes = ctx.fresh_rng("fresh"), itertools.count()
 
     def one_pass(folder, pixels):
         """A pass of make_dataset over ``folder`` on the grader's clock, its images checked to be those files."""

@@ -13,40 +13,49 @@ reference. Nothing here is secret, and nothing it returns is trusted.
 
 import json as _json
 import os as _os
-import time as _time
 import traceback as _traceback
 
 
-class _Lazy:
-    """A result whose value appears only when first forced (``.numpy()`` or ``np.asarray``)."""
+class _Gated:
+    """A function each of whose calls lasts as long as the grader holds it: it asks through the FIFO ``ask`` in the
+    grader's read-only ``folder`` and returns when the grader answers on ``go``, after a wait of the grader's own
+    choosing that nothing in the kernel can read beforehand. With ``lazy`` the call returns at once and the wait
+    happens when its result is forced (``.numpy()`` or ``np.asarray``)."""
 
-    def __init__(self, delay):
-        self._delay, self._done = delay, False
+    def __init__(self, folder, lazy=False):
+        self._folder, self._lazy, self._fds = folder, bool(lazy), None
+
+    def _wait(self):
+        if self._fds is None:
+            self._fds = (_os.open(_os.path.join(self._folder, "ask"), _os.O_WRONLY),
+                         _os.open(_os.path.join(self._folder, "go"), _os.O_RDONLY))
+        _os.write(self._fds[0], b"a")
+        _os.read(self._fds[1], 1)
+
+    def __call__(self, *args, **kwargs):
+        if self._lazy:
+            return _GatedResult(self._wait)
+        self._wait()
+        return None
+
+
+class _GatedResult:
+    """A gated call's result, whose wait happens the first time it is forced."""
+
+    def __init__(self, wait):
+        self._wait, self._done = wait, False
 
     def numpy(self):
         import numpy as np
 
         if not self._done:
-            _time.sleep(self._delay)
+            self._wait()
             self._done = True
         return np.zeros(4, dtype="float32")
 
     def __array__(self, dtype=None, copy=None):
         out = self.numpy()
         return out if dtype is None else out.astype(dtype)
-
-
-class _Sleeper:
-    """A function whose calls take a known time, counting them; with ``force_delay`` it returns a _Lazy."""
-
-    def __init__(self, delay=0.0, force_delay=0.0):
-        self.delay, self.force_delay = delay, force_delay
-        self.calls = 0
-
-    def __call__(self, *args, **kwargs):
-        self.calls += 1
-        _time.sleep(self.delay)
-        return _Lazy(self.force_delay) if self.force_delay else None
 
 
 def _mlp(input_shape, num_classes, seed=0, hidden=16):
@@ -205,7 +214,7 @@ def _echo(first, *rest, **kwargs):
 
 
 _PROBES: dict = {
-    "sleeper": _Sleeper, "echo": lambda: _echo, "mlp": _mlp, "dataset": _dataset,
+    "gated": _Gated, "echo": lambda: _echo, "mlp": _mlp, "dataset": _dataset,
     "gradient": lambda: _gradient, "in_dense": lambda: _in_dense, "epochs": lambda: _epochs,
     "drain": lambda: _drain, "make_and_project": lambda: _make_and_project, "image_loop": lambda: _image_loop,
     "two_head": _two_head, "optimiser_steps": lambda: _optimiser_steps, "layer_kinds": lambda: _layer_kinds,

@@ -26,7 +26,7 @@ def much_faster_than_a_loop(sub, ctx):
     assert np.isclose(array(sub.call("fast_sum", x), "fast_sum(x)", ()), x.sum()), (
         "fast_sum is wrong; its speed cannot count")
 
-    rng = ctx.rng("timed")
+    rng = ctx.fresh_rng("timed")
 
     def fresh(i):  # new values for every call: no answer can be remembered from an earlier one
         return (rng.standard_normal(ctx.integer("n")).astype("float32"),)
