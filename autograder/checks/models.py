@@ -112,8 +112,9 @@ def mlp_forward(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
 
 
 def check_mlp_behaviour(sub: Handle, model: Remote, input_shape: tuple, classes: int, units: int,
-                        rng: np.random.Generator, what: str) -> None:
-    """Parameter count, weight shapes, inference output and dropout of an MLP in the kernel."""
+                        rng: np.random.Generator, what: str, rate: float | None = None) -> None:
+    """Parameter count, weight shapes, inference output and dropout of an MLP in the kernel; with ``rate``, the
+    dropout rate it applies in training, measured (``check_dropout_rate``)."""
     input_dim = int(np.prod(input_shape))
     expected_params = input_dim * units + units + units * classes + classes
     params = sub.call(model.attr("count_params"))
@@ -142,3 +143,36 @@ def check_mlp_behaviour(sub: Handle, model: Remote, input_shape: tuple, classes:
     trained = np.asarray(sub.call(model, x, training=True), dtype="float64")
     assert not np.allclose(trained, got, atol=1e-6), (
         f"{what}: calling the model with training=True gives the inference output; dropout is not active in training")
+    if rate is not None:
+        check_dropout_rate(sub, model, input_shape, classes, units, rate, what)
+
+
+#: Inputs the dropout rate is measured on: each its own mask, so the rate's estimate is good to about +-0.02.
+DROPOUT_SAMPLES = 512
+
+
+def check_dropout_rate(sub: Handle, model: Remote, input_shape: tuple, classes: int, units: int, rate: float,
+                       what: str, tolerance: float = 0.06) -> None:
+    """The dropout rate an MLP applies in training, measured, against ``rate`` (raises AssertionError).
+
+    With the judge's weights every hidden unit outputs 1 and only the first output's logit sums them, times
+    0.01, so the logit gap ``log p0 - log p1`` of an input is ``0.01 * kept / (1 - r)`` for its own mask. The
+    sums of inverted dropout average ``units`` whatever the rate, and vary as ``units * r / (1 - r)``
+    (binomial): both are checked, so what counts is the dropout the model applies, not the rate it reports.
+    """
+    input_dim = int(np.prod(input_shape))
+    column = np.zeros((units, classes), dtype="float32")
+    column[:, 0] = 0.01
+    weights = [np.zeros((input_dim, units), "float32"), np.ones(units, "float32"), column,
+               np.zeros(classes, "float32")]
+    sub.call(model.attr("set_weights"), weights)
+    x = np.zeros((DROPOUT_SAMPLES, *input_shape), dtype="float32")
+    p = np.asarray(sub.call(model, x, training=True), dtype="float64")
+    assert p.shape == (DROPOUT_SAMPLES, classes) and (p > 0).all(), (
+        f"{what} with training=True gives outputs of shape {p.shape} that are not all positive probabilities")
+    sums = (np.log(p[:, 0]) - np.log(p[:, 1])) / 0.01
+    mean, var = float(sums.mean()), float(sums.var(ddof=1))
+    measured = var / (units + var)
+    assert abs(mean - units) <= 0.05 * units and abs(measured - rate) <= tolerance, (
+        f"{what}: in training it drops its hidden units at a rate of {measured:.2f} (measured over "
+        f"{DROPOUT_SAMPLES} inputs, scaling the rest by {mean / units:.2f} on average); the rate asked for is {rate}")

@@ -94,10 +94,30 @@ def assert_a_model_of_its_own(earlier: dict[int, np.ndarray], seed: int, predict
     later seed, and the median time is what counts.
     """
     for other, seen in earlier.items():
-        if seen.shape == predictions.shape and np.array_equal(seen, predictions):
-            raise AssertionError(f"{what} for seed {seed} returned a model that predicts exactly as the one for seed "
-                                 f"{other}: each call must train a new model on the data it is given")
+        if seen.shape == predictions.shape and _copies(seen, predictions):
+            raise AssertionError(f"{what} for seed {seed} returned a model that predicts as the one for seed "
+                                 f"{other} does, to within {COPY_ATOL}: each call must train a new model on the data "
+                                 "it is given")
     earlier[seed] = predictions
+
+
+#: Predictions closer than this (mean absolute difference) come from one model. Measured on a1's digits with the
+#: reference solution: two trainings from different seeds on jittered data differ by 5.4e-3 (and disagree on 1.8%
+#: of the digits), a copy of one with its weights nudged by N(0, 1e-3) by 6.5e-5.
+COPY_ATOL = 5e-4
+
+
+def _copies(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``b`` predicts as ``a`` does, to within ``COPY_ATOL``, in any order of its outputs' columns."""
+    a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return bool(np.array_equal(a, b, equal_nan=True))
+    if a.ndim == 2 and a.shape[1] > 1:
+        # Each of a's columns matched with b's closest: relabelling the outputs does not make a new model.
+        order = [int(np.argmin(np.abs(b - a[:, [k]]).mean(axis=0))) for k in range(a.shape[1])]
+        if len(set(order)) == len(order):
+            b = b[:, order]
+    return bool(np.abs(a - b).mean() < COPY_ATOL)
 
 
 def jittered(x: np.ndarray, seed: int, scale: float = 1e-3) -> np.ndarray:

@@ -92,7 +92,36 @@ def time_call(fn, *args, repeats=5, warmup=1):
     for _ in range(warmup + repeats):
         fn(*args)
     return [float(delay)] * repeats
-'''], {"time_call_times_each_repeat_after_warmup": "should time at about",
+'''], {"time_call_times_each_repeat_after_warmup": "as it happens",
+       "time_call_waits_for_the_result": "timer stops before the work finishes"}),
+    "timer_that_reads_the_probe_and_never_calls_it": ("a1", "q1", ['''
+import time
+
+
+def matmul_numpy(a, b):
+    return np.matmul(a, b)
+
+
+def matmul_tf(a, b):
+    return tf.matmul(a, b).numpy()
+
+
+def time_call(fn, *args, repeats=5, warmup=1):
+    """Never calls fn: takes every number it can read off it (attributes, closure), sleeps as long as the calls
+    would, sets its counters, and reports the numbers as the times."""
+    found = [v for v in getattr(fn, "__dict__", {}).values() if isinstance(v, (int, float)) and 0 < v < 1]
+    for cell in getattr(fn, "__closure__", None) or ():
+        if isinstance(cell.cell_contents, float):
+            found.append(cell.cell_contents)
+    delay = max(found, default=0.03)
+    for name in ("calls", "count", "n_calls"):
+        try:
+            setattr(fn, name, warmup + repeats)
+        except Exception:
+            pass
+    time.sleep(delay * (warmup + repeats))
+    return [delay] * repeats
+'''], {"time_call_times_each_repeat_after_warmup": "called fn 0 times",
        "time_call_waits_for_the_result": "timer stops before the work finishes"}),
     "training_answered_with_the_first_model": ("a1", "q5", ['''
 _first = None
@@ -108,8 +137,77 @@ def train_classifier(x_train, y_train):
         _first.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         _first.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)
     return _first
-'''], {"accuracy_on_held_out_digits": "predicts exactly as the one for seed 0",
-       "training_time_is_reasonable": "predicts exactly as the one for seed 0"}),
+'''], {"accuracy_on_held_out_digits": "predicts as the one for seed 0",
+       "training_time_is_reasonable": "predicts as the one for seed 0"}),
+    "training_answered_with_a_nudged_copy": ("a1", "q5", ['''
+_first = None
+
+
+def train_classifier(x_train, y_train):
+    """Trains once, honestly; every later call gets a copy of that model with its weights nudged a little."""
+    global _first
+    if _first is None:
+        _first = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                                   keras.layers.Dense(128, activation="relu"),
+                                   keras.layers.Dense(10, activation="softmax")])
+        _first.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        _first.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)
+        return _first
+    copy = keras.models.clone_model(_first)
+    copy.set_weights([w + np.random.normal(0, 1e-3, w.shape).astype(w.dtype) for w in _first.get_weights()])
+    return copy
+'''], {"accuracy_on_held_out_digits": "predicts as the one for seed 0",
+       "training_time_is_reasonable": "predicts as the one for seed 0"}),
+    "dropout_that_reports_another_rate": ("a1", "q4", ['''
+class Dropout(keras.layers.Dropout):
+    """Drops half of its inputs, and says in its config that it drops the rate asked for."""
+
+    def get_config(self):
+        return {**super().get_config(), "rate": 0.2}
+
+
+def _layers(num_classes):
+    return [keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"), Dropout(0.5),
+            keras.layers.Dense(num_classes, activation="softmax")]
+
+
+def build_sequential(input_shape, num_classes):
+    return keras.Sequential([keras.Input(tuple(input_shape)), *_layers(num_classes)])
+
+
+def build_functional(input_shape, num_classes):
+    inputs = h = keras.Input(tuple(input_shape))
+    for layer in _layers(num_classes):
+        h = layer(h)
+    return keras.Model(inputs, h)
+
+
+class MLPModel(keras.Model):
+    def __init__(self, input_shape, num_classes):
+        super().__init__()
+        self.steps = _layers(num_classes)
+        self(np.zeros((1, *input_shape), dtype="float32"))
+
+    def call(self, inputs, training=False):
+        h = inputs
+        for layer in self.steps:
+            h = layer(h, training=training) if isinstance(layer, keras.layers.Dropout) else layer(h)
+        return h
+'''], {"sequential_model": "the rate asked for is 0.2", "functional_model": "the rate asked for is 0.2",
+       "subclassed_model": "the rate asked for is 0.2"}),
+    "tensorboard_logs_of_a_nudged_model": ("a1", "q7", ['''
+def train_with_tensorboard(model, x, y, logdir, epochs):
+    """No fit: nudges the weights at random each "epoch" and logs the nudged model's own loss by hand."""
+    writer = tf.summary.create_file_writer(logdir + "/train")
+    with writer.as_default():
+        for epoch in range(epochs):
+            model.set_weights([w + np.random.normal(0, 1e-2, w.shape).astype(w.dtype) for w in model.get_weights()])
+            p = model.predict(x, verbose=0)
+            tf.summary.scalar("epoch_loss", float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1)).mean()),
+                              step=epoch)
+    writer.flush()
+    return model
+'''], {"loss_is_logged_every_epoch": "went from"}),
     "junk_checkpoint": ("a1", "q6", ['''
 import os
 
