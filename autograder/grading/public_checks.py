@@ -36,9 +36,11 @@ finally:
 def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
     """``{question: {"passed": bool, "text": str}}`` from Otter's public tests in the kernel.
 
-    Empty when they cannot run (a dead kernel, no ``grader``, a patched ``json``).
+    A kernel the notebook ended (a last ``exit()``) is started again first, its good cells replayed, as the
+    judge's would be. Empty when they cannot run (a kernel that cannot be revived, no ``grader``, a patched
+    ``json``).
     """
-    if not run.sandbox.alive:
+    if not run.revive():
         return {}
     code = _CODE % {"questions": questions, "mark": _MARK, "folder": str(run.sandbox.workdir)}
     res = run.sandbox.run(code, timeout=run.sandbox.limits.cell_timeout)

@@ -80,7 +80,7 @@ class OtterGrader:
         name = self.spec.notebook or notebook_name_of(sub.notebook, path)
         sandbox = Sandbox(self.spec.limits, isolate=self.isolate, threads=self.threads)
         try:
-            prepare_sandbox(sandbox, sub.notebook, name, inbox={ZIP_NAME: self.bundle.zip_path},
+            prepare_sandbox(sandbox, in_its_own_folder(sub.notebook), name, inbox={ZIP_NAME: self.bundle.zip_path},
                             folders=(RESULTS_DIR,))
             run = sandbox.run_command(
                 [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(sandbox.inbox / ZIP_NAME),
@@ -96,6 +96,19 @@ class OtterGrader:
         result = assemble(self.spec, path, sub.student, status, submission=sub, tests=tests, message=message,
                           isolation=isolation, limits=limits, gpu=gpu, seconds={"otter": run.seconds})
         return _write(result, out, started, amend)
+
+
+#: Cells around the notebook's own: Otter's last cell finds the tests by paths relative to the folder the kernel
+#: started in, so a notebook that moved with ``os.chdir`` is brought back before it.
+_REMEMBER_FOLDER = "import os as __dlgrade_os\n__dlgrade_started_in = __dlgrade_os.getcwd()"
+_BACK_TO_FOLDER = "__dlgrade_os.chdir(__dlgrade_started_in)"
+
+
+def in_its_own_folder(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` that ends in the folder it started in, whatever its cells did with ``os.chdir``."""
+    out = nbformat.from_dict(notebook)
+    out.cells = [nbformat.v4.new_code_cell(_REMEMBER_FOLDER), *out.cells, nbformat.v4.new_code_cell(_BACK_TO_FOLDER)]
+    return out
 
 
 #: The notebook's own name, as its ``otter.Notebook("hw1.ipynb")`` cell gives it.

@@ -109,6 +109,7 @@ def test_a_cell_that_ends_the_kernel_is_named_and_costs_nothing(graded, habit):
     assert result.score == 7, _messages(result)
     [ended] = [c for c in result.cells if c.status != CellStatus.OK]
     assert ended.status == CellStatus.EXITED and "ends the kernel" in ended.message
+    assert _public_passed(result), [q.public for q in result.questions]  # run in a revived kernel after a last exit()
     if habit != "exit_last":  # what follows it ran, in a fresh kernel
         assert all(c.status == CellStatus.OK for c in result.cells if c.index > ended.index)
 

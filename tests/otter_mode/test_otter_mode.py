@@ -450,8 +450,8 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
 
     The zip under ``otter generate``'s name, which records no notebook name: each submission's own
     ``otter.Notebook("demo.ipynb")`` says it. The notebooks as Otter's own grading fixtures are
-    (nbformat 4.4, no cell ids), one renamed by Canvas, one saved by Colab, one ending in exit() (scored as
-    ``otter run`` scores it).
+    (nbformat 4.4, no cell ids), one renamed by Canvas, one saved by Colab, one that moves with os.chdir,
+    one ending in exit() (scored as ``otter run`` scores it).
     """
     folder = tmp_path / "submissions"
     folder.mkdir()
@@ -463,6 +463,11 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
     ends = nbformat.from_dict(correct)
     ends.cells.append(nbformat.v4.new_code_cell("exit()"))
     nbformat.write(ends, folder / "exit_last.ipynb")
+    # os.chdir after the last check (where `otter run` itself loses every point: its last cell cannot find the
+    # tests): the scores of the correct notebook.
+    moves = nbformat.from_dict(correct)
+    moves.cells.insert(-1, nbformat.v4.new_code_cell("import os, tempfile\nos.chdir(tempfile.mkdtemp())"))
+    nbformat.write(moves, folder / "chdir.ipynb")
     shutil.copy(demo.subs["ok", "loop"], folder / "looper.ipynb")
     generated = tmp_path / "autograder.zip"
     shutil.copy(demo.zips["ok"], generated)
@@ -479,6 +484,7 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
         assert {q: float(rows[kind][q]) for q in reference} == reference
     assert {q: float(rows["smithjane_123"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"]
     assert {q: float(rows["colab"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"]
+    assert {q: float(rows["chdir"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"], rows["chdir"]
     (tmp_path / "as-otter-names-it").mkdir()
     nbformat.write(ends, tmp_path / "as-otter-names-it" / "demo.ipynb")  # otter run needs the notebook's own name
     exit_reference = otter_run_scores(demo.zips["ok"], tmp_path / "as-otter-names-it" / "demo.ipynb",
