@@ -25,6 +25,7 @@ from autograder import hardware
 from autograder.errors import ErrorKind, SubmissionError
 from autograder.grading.contract import Amend
 from autograder.grading.steps import assemble, isolation_of, prepare_sandbox, read_submission
+from autograder.habits import tolerate
 from autograder.otter_mode.bundle import OtterBundle
 from autograder.reports.files import write_student_files
 from autograder.results import GradingResult, ResultStatus, TestResult, TestStatus
@@ -79,8 +80,9 @@ class OtterGrader:
             return _write(sub, out, started, amend)
         name = self.spec.notebook or notebook_name_of(sub.notebook, path)
         sandbox = Sandbox(self.spec.limits, isolate=self.isolate, threads=self.threads)
+        graded, notes = as_graded(sub.notebook)
         try:
-            prepare_sandbox(sandbox, in_its_own_folder(sub.notebook), name, inbox={ZIP_NAME: self.bundle.zip_path},
+            prepare_sandbox(sandbox, graded, name, inbox={ZIP_NAME: self.bundle.zip_path},
                             folders=(RESULTS_DIR,))
             run = sandbox.run_command(
                 [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(sandbox.inbox / ZIP_NAME),
@@ -94,7 +96,8 @@ class OtterGrader:
             sandbox.close()
         status, tests, message = outcome(self.bundle, run, raw, problem)
         result = assemble(self.spec, path, sub.student, status, submission=sub, tests=tests, message=message,
-                          isolation=isolation, limits=limits, gpu=gpu, seconds={"otter": run.seconds})
+                          isolation=isolation, limits=limits, gpu=gpu, seconds={"otter": run.seconds},
+                          notes=[*sub.notes, *notes])
         return _write(result, out, started, amend)
 
 
@@ -104,11 +107,20 @@ _REMEMBER_FOLDER = "import os as __dlgrade_os\n__dlgrade_started_in = __dlgrade_
 _BACK_TO_FOLDER = "__dlgrade_os.chdir(__dlgrade_started_in)"
 
 
-def in_its_own_folder(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` that ends in the folder it started in, whatever its cells did with ``os.chdir``."""
-    out = nbformat.from_dict(notebook)
+def as_graded(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
+    """A copy of ``notebook`` as Otter's runner gets it, and a note for each line skipped.
+
+    Colab-only lines and package installs are skipped as in dlgrade's own mode (``habits.tolerate``), and
+    the copy ends in the folder it started in, whatever its cells did with ``os.chdir``.
+    """
+    out, notes = nbformat.from_dict(notebook), []
+    for number, cell in enumerate(out.cells, 1):
+        if cell.cell_type == "code":
+            tolerated = tolerate(cell.source)
+            cell.source = tolerated.source
+            notes += [f"cell {number}: {note}" for note in tolerated.notes]
     out.cells = [nbformat.v4.new_code_cell(_REMEMBER_FOLDER), *out.cells, nbformat.v4.new_code_cell(_BACK_TO_FOLDER)]
-    return out
+    return out, notes
 
 
 #: The notebook's own name, as its ``otter.Notebook("hw1.ipynb")`` cell gives it.

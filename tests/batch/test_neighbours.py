@@ -1,8 +1,8 @@
-"""An honest classmate graded beside a CPU hog, and beside a memory hog, gets exactly the grade it gets alone.
+"""An honest classmate graded beside a CPU hog and a memory hog gets exactly the grade it gets alone.
 
-Each pair is graded as one batch with two workers, so the two submissions
-run at once; the hog's last cell keeps it running for longer than the
-classmate's whole grading. The CPU hog is sixteen processes that each start
+The three are graded as one batch with three workers, so they run at once;
+each hog's last cells keep it running for longer than the classmate's whole
+grading. The CPU hog is sixteen processes that each start
 a session of their own and spin (per-session scheduling would give each a
 share); the memory hog touches a shared anonymous mapping far larger than
 its limit (which ``RLIMIT_DATA`` does not count). Every sandbox's control
@@ -72,22 +72,23 @@ def alone(bundle, tmp_path_factory):
 
 
 @pytest.mark.skipif(not cgroups.status()[0], reason=f"no control groups here: {cgroups.status()[1]}")
-@pytest.mark.parametrize("hog", list(HOGS))
-def test_an_honest_classmate_beside_a_hog_gets_its_grade_alone(bundle, alone, hog, tmp_path):
+def test_an_honest_classmate_beside_two_hogs_gets_its_grade_alone(bundle, alone, tmp_path):
     reference = nbformat.read(bundle.reference, 4)
     folder = tmp_path / "class"
     folder.mkdir()
     nbformat.write(reference, folder / "honest.ipynb")
-    # Nothing but the hog, kept running while the classmate is graded (its own grade is nothing).
+    # Nothing but the hogs, kept running while the classmate is graded (their own grade is nothing).
     awake = [nbformat.v4.new_code_cell("import time\ntime.sleep(9)")] * 4  # mini's cells get 10 s each
-    greedy = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(HOGS[hog]), *awake])
-    nbformat.write(greedy, folder / f"{hog}.ipynb")
-    report = batch.run(bundle, sorted(folder.iterdir()), tmp_path / "beside", batch.GradeOptions(workers=2))
+    for hog, source in HOGS.items():
+        greedy = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source), *awake])
+        nbformat.write(greedy, folder / f"{hog}.ipynb")
+    # Three workers: the classmate and both hogs at once, on however few cores.
+    report = batch.run(bundle, sorted(folder.iterdir()), tmp_path / "beside", batch.GradeOptions(workers=3))
     results = {r.student: r for r in report.results}
     beside = results["honest"]
     assert (beside.score, _failed(beside)) == (alone.score, _failed(alone))
-    assert "cgroup" in results[hog].limits and "cgroup" in beside.limits
-    if hog == "memory_hog":  # 5 GB of shared pages, which RLIMIT_DATA does not count: the group stopped it
-        executed = nbformat.read(tmp_path / "beside" / hog / "executed.ipynb", 4)
-        printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
-        assert "TOUCHED -9" in printed, printed
+    assert all("cgroup" in r.limits for r in results.values())
+    # 5 GB of shared pages, which RLIMIT_DATA does not count: the group stopped it.
+    executed = nbformat.read(tmp_path / "beside" / "memory_hog" / "executed.ipynb", 4)
+    printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "TOUCHED -9" in printed, printed

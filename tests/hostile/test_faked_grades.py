@@ -48,6 +48,21 @@ def time_call(fn, *args, repeats=5, warmup=1):
 '''
 
 #: name: (assignment, question, the attack's cells, {failed test: words of its message}); every other test must pass.
+#: An honest training, kept: the first call's model, for attacks that answer later calls from it.
+TRAIN_ONCE = '''
+_first = None
+
+
+def _train_once(x_train, y_train):
+    global _first
+    _first = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                               keras.layers.Dense(128, activation="relu"),
+                               keras.layers.Dense(10, activation="softmax")])
+    _first.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    _first.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)
+    return _first
+'''
+
 ATTACKS = {
     "memoised_matmul": ("a1", "q1", [HONEST_Q1, '''
 _memo = {}
@@ -123,36 +138,17 @@ def time_call(fn, *args, repeats=5, warmup=1):
     return [delay] * repeats
 '''], {"time_call_times_each_repeat_after_warmup": "called fn 0 times",
        "time_call_waits_for_the_result": "timer stops before the work finishes"}),
-    "training_answered_with_the_first_model": ("a1", "q5", ['''
-_first = None
-
-
+    "training_answered_with_the_first_model": ("a1", "q5", [TRAIN_ONCE, '''
 def train_classifier(x_train, y_train):
     """Trains once, honestly; every later call (another seed, other data) gets that model back at once."""
-    global _first
-    if _first is None:
-        _first = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
-                                   keras.layers.Dense(128, activation="relu"),
-                                   keras.layers.Dense(10, activation="softmax")])
-        _first.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        _first.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)
-    return _first
+    return _first or _train_once(x_train, y_train)
 '''], {"accuracy_on_held_out_digits": "predicts as the one for seed 0",
        "training_time_is_reasonable": "predicts as the one for seed 0"}),
-    "training_answered_with_a_nudged_copy": ("a1", "q5", ['''
-_first = None
-
-
+    "training_answered_with_a_nudged_copy": ("a1", "q5", [TRAIN_ONCE, '''
 def train_classifier(x_train, y_train):
     """Trains once, honestly; every later call gets a copy of that model with its weights nudged a little."""
-    global _first
     if _first is None:
-        _first = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
-                                   keras.layers.Dense(128, activation="relu"),
-                                   keras.layers.Dense(10, activation="softmax")])
-        _first.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        _first.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)
-        return _first
+        return _train_once(x_train, y_train)
     copy = keras.models.clone_model(_first)
     copy.set_weights([w + np.random.normal(0, 1e-3, w.shape).astype(w.dtype) for w in _first.get_weights()])
     return copy

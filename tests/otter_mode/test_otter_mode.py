@@ -464,9 +464,10 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
     ends.cells.append(nbformat.v4.new_code_cell("exit()"))
     nbformat.write(ends, folder / "exit_last.ipynb")
     # os.chdir after the last check (where `otter run` itself loses every point: its last cell cannot find the
-    # tests): the scores of the correct notebook.
+    # tests), after a Colab-only line: the scores of the correct notebook, and a note naming the line's cell.
     moves = nbformat.from_dict(correct)
-    moves.cells.insert(-1, nbformat.v4.new_code_cell("import os, tempfile\nos.chdir(tempfile.mkdtemp())"))
+    moves.cells.insert(-1, nbformat.v4.new_code_cell(
+        "%tensorflow_version 2.x\nimport os, tempfile\nos.chdir(tempfile.mkdtemp())"))
     nbformat.write(moves, folder / "chdir.ipynb")
     shutil.copy(demo.subs["ok", "loop"], folder / "looper.ipynb")
     generated = tmp_path / "autograder.zip"
@@ -485,6 +486,8 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
     assert {q: float(rows["smithjane_123"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"]
     assert {q: float(rows["colab"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"]
     assert {q: float(rows["chdir"][q]) for q in EXPECTED["correct"]} == EXPECTED["correct"], rows["chdir"]
+    notes = read_result(out / "chdir" / "results.json").notes
+    assert any(n.startswith(f"cell {len(moves.cells) - 1}: ") and "Colab-only" in n for n in notes), notes
     (tmp_path / "as-otter-names-it").mkdir()
     nbformat.write(ends, tmp_path / "as-otter-names-it" / "demo.ipynb")  # otter run needs the notebook's own name
     exit_reference = otter_run_scores(demo.zips["ok"], tmp_path / "as-otter-names-it" / "demo.ipynb",
