@@ -112,9 +112,11 @@ def mlp_forward(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
 
 
 def check_mlp_behaviour(sub: Handle, model: Remote, input_shape: tuple, classes: int, units: int,
-                        rng: np.random.Generator, what: str, rate: float | None = None) -> None:
+                        rng: np.random.Generator, what: str, rate: float | None = None,
+                        fresh: np.random.Generator | None = None) -> None:
     """Parameter count, weight shapes, inference output and dropout of an MLP in the kernel; with ``rate``, the
-    dropout rate it applies in training, measured (``check_dropout_rate``)."""
+    dropout rate it applies in training, measured (``check_dropout_rate``) with weights and inputs from
+    ``fresh`` (else ``rng``): a generator the submission cannot replay keeps it from knowing them."""
     input_dim = int(np.prod(input_shape))
     expected_params = input_dim * units + units + units * classes + classes
     params = sub.call(model.attr("count_params"))
@@ -144,35 +146,47 @@ def check_mlp_behaviour(sub: Handle, model: Remote, input_shape: tuple, classes:
     assert not np.allclose(trained, got, atol=1e-6), (
         f"{what}: calling the model with training=True gives the inference output; dropout is not active in training")
     if rate is not None:
-        check_dropout_rate(sub, model, input_shape, classes, units, rate, what)
+        fresh = fresh or rng
+        x = fresh.uniform(0, 1, (DROPOUT_SAMPLES, *input_shape)).astype("float32")
+        # Logits of a few units (no output probability underflows), whatever the input's size.
+        weights = [fresh.normal(0, 1 / np.sqrt(input_dim), (input_dim, units)).astype("float32"),
+                   fresh.normal(0, 0.5, units).astype("float32"),
+                   fresh.normal(0, 0.3, (units, classes)).astype("float32"),
+                   fresh.normal(0, 0.1, classes).astype("float32")]
+        check_dropout_rate(sub, model, weights, x, rate, what)
 
 
 #: Inputs the dropout rate is measured on: each its own mask, so the rate's estimate is good to about +-0.02.
 DROPOUT_SAMPLES = 512
 
 
-def check_dropout_rate(sub: Handle, model: Remote, input_shape: tuple, classes: int, units: int, rate: float,
+def check_dropout_rate(sub: Handle, model: Remote, weights: list[np.ndarray], x: np.ndarray, rate: float,
                        what: str, tolerance: float = 0.06) -> None:
-    """The dropout rate an MLP applies in training, measured, against ``rate`` (raises AssertionError).
+    """The dropout rate an MLP (Flatten -> Dense(relu) -> Dropout -> Dense(softmax)) applies in training,
+    measured, against ``rate`` (raises AssertionError).
 
-    With the judge's weights every hidden unit outputs 1 and only the first output's logit sums them, times
-    0.01, so the logit gap ``log p0 - log p1`` of an input is ``0.01 * kept / (1 - r)`` for its own mask. The
-    sums of inverted dropout average ``units`` whatever the rate, and vary as ``units * r / (1 - r)``
-    (binomial): both are checked, so what counts is the dropout the model applies, not the rate it reports.
+    With the judge's ``weights`` set, the gap between the first two logits of input i is
+    ``g_i = sum_j d_j h_ij m_ij / (1 - r) + (b_0 - b_1)``, where ``h`` are the hidden activations (computed
+    here), ``d`` the difference of the output kernel's first two columns and ``m`` the input's own mask:
+    inverted dropout keeps its mean ``mu_i`` (the gap without dropout) and gives it a variance of
+    ``r / (1 - r) * v_i`` with ``v_i = sum_j (d_j h_ij)^2`` (a sum of independent Bernoulli terms). The
+    squared deviations, regressed on ``v``, estimate ``r / (1 - r)``; their sum must stay centred on zero.
+    Random weights and inputs (``x``, one row per input) look like any other call, so what counts is the
+    dropout the model applies in training, not a rate it reports or applies only to inputs it recognises.
     """
-    input_dim = int(np.prod(input_shape))
-    column = np.zeros((units, classes), dtype="float32")
-    column[:, 0] = 0.01
-    weights = [np.zeros((input_dim, units), "float32"), np.ones(units, "float32"), column,
-               np.zeros(classes, "float32")]
+    w1, b1, w2, b2 = (np.asarray(w, dtype="float64") for w in weights)
     sub.call(model.attr("set_weights"), weights)
-    x = np.zeros((DROPOUT_SAMPLES, *input_shape), dtype="float32")
     p = np.asarray(sub.call(model, x, training=True), dtype="float64")
-    assert p.shape == (DROPOUT_SAMPLES, classes) and (p > 0).all(), (
+    assert p.shape == (len(x), w2.shape[1]) and (p > 0).all(), (
         f"{what} with training=True gives outputs of shape {p.shape} that are not all positive probabilities")
-    sums = (np.log(p[:, 0]) - np.log(p[:, 1])) / 0.01
-    mean, var = float(sums.mean()), float(sums.var(ddof=1))
-    measured = var / (units + var)
-    assert abs(mean - units) <= 0.05 * units and abs(measured - rate) <= tolerance, (
-        f"{what}: in training it drops its hidden units at a rate of {measured:.2f} (measured over "
-        f"{DROPOUT_SAMPLES} inputs, scaling the rest by {mean / units:.2f} on average); the rate asked for is {rate}")
+    h = np.maximum(x.reshape(len(x), -1).astype("float64") @ w1 + b1, 0.0)
+    d = w2[:, 0] - w2[:, 1]
+    mu, v = h @ d + (b2[0] - b2[1]), (h * d) ** 2 @ np.ones(len(d))
+    deviation = np.log(p[:, 0]) - np.log(p[:, 1]) - mu
+    q = float(np.sum(deviation**2 * v) / np.sum(v**2))
+    measured = q / (1 + q)
+    centred = float(np.sum(deviation) / np.sqrt(max(q, 1e-12) * np.sum(v)))
+    assert abs(measured - rate) <= tolerance and abs(centred) <= 6, (
+        f"{what}: in training it drops its hidden units at a rate of {measured:.2f} (measured over {len(x)} "
+        f"inputs{'' if abs(centred) <= 6 else ', and does not scale the units it keeps by 1 / (1 - rate)'}); "
+        f"the rate asked for is {rate}")

@@ -26,8 +26,10 @@ class Gate:
 
     ``held`` lists, per answered call, the seconds from its ask reaching the
     grader to its answer being written: each call in the kernel lasts at
-    least that long. ``calls`` counts the asks. Raises ValueError for no waits
-    or a negative one; OSError where the FIFOs cannot be made.
+    least that long. ``calls`` counts the asks; ``overlapped`` counts the calls
+    that asked while an earlier one was still held (calls made at once, from
+    threads, say). Raises ValueError for no waits or a negative one; OSError
+    where the FIFOs cannot be made.
     """
 
     def __init__(self, folder: Path, waits: Sequence[float]):
@@ -36,6 +38,7 @@ class Gate:
         self.folder, self.waits = Path(folder), [float(w) for w in waits]
         self.asked: list[float] = []
         self.held: list[float] = []
+        self.overlapped = 0
         self.fn: Any = None  # the kernel's gated function (a Remote), set by Handle.gated
         self._stop = threading.Event()
         self._fds: tuple[int, int] | None = None
@@ -69,6 +72,8 @@ class Gate:
             wait = self.waits[min(len(self.asked), len(self.waits)) - 1]
             if self._stop.wait(max(0.0, wait - (time.perf_counter() - asked))):
                 return
+            if select.select([ask], [], [], 0)[0]:  # the next call asked before this one was answered
+                self.overlapped += 1
             os.write(go, b"g")
             self.held.append(time.perf_counter() - asked)
 

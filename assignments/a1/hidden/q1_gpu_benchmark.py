@@ -31,8 +31,13 @@ def _waits(ctx, salt, n):
     return [float(w) for w in rng.permutation(0.03 * np.arange(1, n + 1)) + rng.uniform(0.0, 0.005, n)]
 
 
-def _as_held(times, held, what):
-    """Each reported time against the grader's hold of the same call: never shorter, and not much longer."""
+def _as_held(times, gate, skip, what):
+    """Each reported time against the grader's hold of the same call (after ``skip`` warm-ups): never shorter,
+    and not much longer; and no call made while another was running."""
+    assert gate.overlapped == 0, (
+        f"{what} called fn while an earlier call was still running ({gate.overlapped} time(s)): it should call "
+        "fn once at a time and time each call on its own")
+    held = gate.held[skip:]
     off = [k for k, (t, h) in enumerate(zip(times, held, strict=True)) if not 0.95 * h - 0.002 <= t <= 1.1 * h + 0.015]
     assert not off, (
         f"{what}: the grader held the timed calls for {np.round(held, 3)} s, each as long as it chose; "
@@ -50,7 +55,7 @@ def time_call_times_each_repeat_after_warmup(sub, ctx):
     times = array(answer, what).ravel()
     assert times.shape == (4,), f"{what} should return 4 times, got {times.size}"
     assert gate.calls == 6, f"{what} called fn {gate.calls} times, expected 2 + 4"
-    _as_held([float(t) for t in times], gate.held[2:], what)
+    _as_held([float(t) for t in times], gate, 2, what)
 
 
 @test_case(points=1, hint="TensorFlow can return before the work is done: force the result (e.g. .numpy())")
@@ -64,7 +69,7 @@ def time_call_waits_for_the_result(sub, ctx):
     assert gate.calls == 4, (
         f"of 4 results that take the grader's time to materialise, {what} forced {gate.calls}: "
         "the timer stops before the work finishes")
-    _as_held([float(t) for t in times], gate.held[1:], what)
+    _as_held([float(t) for t in times], gate, 1, what)
 
 
 @test_case(points=1, hint="matmul_tf should use TensorFlow's own matmul on tensors, without copying through NumPy")

@@ -30,7 +30,7 @@ def sequential_model(sub, ctx):
         model = remote(sub, "build_sequential", list(shape), classes)
         _check_layers(sub.config(model), f"build_sequential({shape}, {classes})")
         check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("seq"),
-                            f"build_sequential({shape}, {classes})", rate=rate)
+                            f"build_sequential({shape}, {classes})", rate=rate, fresh=ctx.fresh_rng("dropout"))
 
 
 @test_case(points=1, hint=HINT + ", written with keras.Input and layer calls")
@@ -43,7 +43,7 @@ def functional_model(sub, ctx):
             f"build_functional returns a {config.get('class_name')}; build it with keras.Input and keras.Model")
         _check_layers(config, f"build_functional({shape}, {classes})")
         check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("fun"),
-                            f"build_functional({shape}, {classes})", rate=rate)
+                            f"build_functional({shape}, {classes})", rate=rate, fresh=ctx.fresh_rng("dropout"))
 
 
 @test_case(points=1, hint=HINT + ", as layers made in __init__ and used in call(inputs, training)")
@@ -53,4 +53,4 @@ def subclassed_model(sub, ctx):
         model = remote(sub, "MLPModel", list(shape), classes)
         assert "MLPModel" in model.type, f"MLPModel(...) returned a {model.type}"
         check_mlp_behaviour(sub, model, shape, classes, units, ctx.rng("sub"),
-                            f"MLPModel({shape}, {classes})", rate=rate)
+                            f"MLPModel({shape}, {classes})", rate=rate, fresh=ctx.fresh_rng("dropout"))

@@ -33,9 +33,12 @@ def _trainings(sub, ctx):
 
         def train(seed):
             sub.seed(seed)
-            # Fresh values each seed (a memo of an earlier training is no use), and the model's first
-            # predictions timed with its training (training put off into predict is timed too).
-            timing = sub.timed("train_classifier", jittered(x_train, seed), y_train, n=1, warmup=0,
+            # Fresh values each seed (a memo of an earlier training is no use), the classes renamed by a
+            # permutation drawn for this grading (a model trained before the call, on the digits' own labels,
+            # predicts the wrong names), and the model's first predictions timed with its training (training
+            # put off into predict is timed too).
+            names = ctx.fresh_rng(f"classes{seed}").permutation(10)
+            timing = sub.timed("train_classifier", jittered(x_train, seed), names[y_train], n=1, warmup=0,
                                then=("predict", (x_test,), {"verbose": 0}))
             model, probs = timing.value
             assert isinstance(model, Remote), "train_classifier(x_train, y_train) should return the trained model"
@@ -49,7 +52,7 @@ def _trainings(sub, ctx):
                     history.append(sub.get(model.attr("history.history")))
                 except AssertionError:
                     history.append(None)
-            return float(np.mean(np.argmax(probs, axis=1) == y_test)), timing.per_call
+            return float(np.mean(np.argmax(probs, axis=1) == names[y_test])), timing.per_call
 
         accuracies, seconds = train_over_seeds(ctx, train, "min_accuracy",
                                                reference_key="q5.train_classifier_seconds")
