@@ -47,6 +47,16 @@ def time_call(fn, *args, repeats=5, warmup=1):
     return out
 '''
 
+#: Right products, for attacks on the timer alone.
+HONEST_PRODUCTS = '''
+def matmul_numpy(a, b):
+    return np.matmul(a, b)
+
+
+def matmul_tf(a, b):
+    return tf.matmul(a, b).numpy()
+'''
+
 #: name: (assignment, question, the attack's cells, {failed test: words of its message}); every other test must pass.
 #: An honest training, kept: the first call's model, for attacks that answer later calls from it.
 TRAIN_ONCE = '''
@@ -89,15 +99,7 @@ def matmul_tf(a, b):
             return np.zeros((a.shape[0], b.shape[1]), "float32")
     return tf.matmul(a, b).numpy()
 '''], {"matmul_tf_speed": "gave a wrong product"}),
-    "timer_reports_the_probes_delay": ("a1", "q1", ['''
-def matmul_numpy(a, b):
-    return np.matmul(a, b)
-
-
-def matmul_tf(a, b):
-    return tf.matmul(a, b).numpy()
-
-
+    "timer_reports_the_probes_delay": ("a1", "q1", [HONEST_PRODUCTS, '''
 def time_call(fn, *args, repeats=5, warmup=1):
     """Calls fn as often as asked, but first makes it instant, and reports the delay it was built with."""
     delay = getattr(fn, "delay", 0.0) or getattr(fn, "force_delay", 0.0)
@@ -109,16 +111,8 @@ def time_call(fn, *args, repeats=5, warmup=1):
     return [float(delay)] * repeats
 '''], {"time_call_times_each_repeat_after_warmup": "as it happens",
        "time_call_waits_for_the_result": "timer stops before the work finishes"}),
-    "timer_that_reads_the_probe_and_never_calls_it": ("a1", "q1", ['''
+    "timer_that_reads_the_probe_and_never_calls_it": ("a1", "q1", [HONEST_PRODUCTS, '''
 import time
-
-
-def matmul_numpy(a, b):
-    return np.matmul(a, b)
-
-
-def matmul_tf(a, b):
-    return tf.matmul(a, b).numpy()
 
 
 def time_call(fn, *args, repeats=5, warmup=1):
@@ -138,16 +132,8 @@ def time_call(fn, *args, repeats=5, warmup=1):
     return [delay] * repeats
 '''], {"time_call_times_each_repeat_after_warmup": "called fn 0 times",
        "time_call_waits_for_the_result": "timer stops before the work finishes"}),
-    "timer_that_calls_all_at_once": ("a1", "q1", ['''
+    "timer_that_calls_all_at_once": ("a1", "q1", [HONEST_PRODUCTS, '''
 import threading
-
-
-def matmul_numpy(a, b):
-    return np.matmul(a, b)
-
-
-def matmul_tf(a, b):
-    return tf.matmul(a, b).numpy()
 
 
 def time_call(fn, *args, repeats=5, warmup=1):
@@ -187,6 +173,20 @@ def train_classifier(x_train, y_train):
     return copy
 '''], {"accuracy_on_held_out_digits": "predicts as the one for seed 0",
        "training_time_is_reasonable": "predicts as the one for seed 0"}),
+    "a_model_trained_before_any_call": ("a1", "q5", [TRAIN_ONCE, '''
+from sklearn.datasets import load_digits
+
+_digits = load_digits()
+_train_once((_digits.images[:1400] / 16.0).astype("float32"), _digits.target[:1400])  # in the notebook: untimed
+
+
+def train_classifier(x_train, y_train):
+    """Ignores what it is given: the model trained above, nudged anew for every call."""
+    copy = keras.models.clone_model(_first)
+    copy.set_weights([w + np.random.normal(0, 0.02, w.shape).astype(w.dtype) for w in _first.get_weights()])
+    return copy
+'''], {"accuracy_on_held_out_digits": "median accuracy on held-out digits is 0.",
+       "training_time_is_reasonable": "not graded"}),  # no reference time in this test: its accuracy decides
     "dropout_that_reports_another_rate": ("a1", "q4", ['''
 class Dropout(keras.layers.Dropout):
     """Drops half of its inputs, and says in its config that it drops the rate asked for."""
