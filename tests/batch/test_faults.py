@@ -1,4 +1,4 @@
-"""Fault injection: a class of 12 mixed ``mini`` submissions graded while things break, and nothing is lost.
+"""Fault injection: a class of 10 mixed ``mini`` submissions graded while things break, and nothing is lost.
 
 Each batch is compared with the same class graded without faults. The faults:
 a grading process killed with SIGKILL mid-submission (once: retried and
@@ -34,16 +34,16 @@ KILL_ONCE, KILL_TWICE, KILL_DASK = "KILL-ME-ONCE", "KILL-ME-TWICE", "KILL-MY-DAS
 CLASS = {  # student -> cells (None: a file that is not a notebook)
     "ann": [HONEST, MODEL],
     "ben": [HONEST],
-    "dee": [HONEST, "def scale(x, factor):\n    return np.asarray(x) + factor"],
     "eve": [HONEST, "def fast_sum(x):\n    total = 0.0\n    for v in x:\n        total += v\n    return total"],
     "fay": [HONEST, "def fast_sum(x):\n    os._exit(0)"],  # the kernel dies inside a judged call
     "gus": None,
     "hal": [HONEST, f"import time\ntime.sleep(2)  # {KILL_ONCE}"],
     "ivy": [HONEST, f"import time\ntime.sleep(2)  # {KILL_TWICE}"],
     "jo": [HONEST.split("def save_scaled")[0]],
-    "kim": [HONEST, "def scale(x, factor):\n    return np.asarray(x, dtype='float64') * factor"],
     "lee": [HONEST, f"import time\ntime.sleep(2)  # {KILL_DASK}"],
 }
+
+SIZE = len(CLASS) + 1  # and cy, the untouched student notebook
 
 
 def write_class(folder: Path, template: Path) -> Path:
@@ -89,7 +89,7 @@ def mini_class(mini, tmp_path_factory):
     code, stdout, stderr = finish(grade(root, folder, base / "clean", "--workers", "2"))
     assert code == 0, stdout + stderr
     clean = book(base / "clean")
-    assert len(clean) == 12
+    assert len(clean) == SIZE
     assert clean["ann"]["total"] == "7" and clean["ben"]["total"] == "5" and clean["cy"]["total"] == "0"
     assert clean["gus"]["status"] == "rejected" and clean["fay"]["total"] == "3"
     return root, folder, clean
@@ -167,7 +167,7 @@ def test_a_grading_process_killed_mid_submission(mini_class, tmp_path):
     assert {s: r for s, r in got.items() if s != "ivy"} == {s: r for s, r in clean.items() if s != "ivy"}
     # The same command again grades only what broke, and the gradebook is whole.
     code, stdout, stderr = finish(grade(root, folder, tmp_path / "out"))
-    assert code == 0 and "1 submission(s) to grade, 11 already graded" in stdout, stdout + stderr
+    assert code == 0 and f"1 submission(s) to grade, {SIZE - 1} already graded" in stdout, stdout + stderr
     got = book(tmp_path / "out")
     assert got == clean, differing(got, clean)
 
@@ -200,10 +200,10 @@ def test_the_whole_batch_killed_and_run_again(mini_class, tmp_path):
     gone, alive = psutil.wait_procs(running, timeout=20)
     assert not alive, [p.pid for p in alive]
     before = set(stored(out))
-    assert 4 <= len(before) < 12
+    assert 4 <= len(before) < SIZE
     code, stdout, stderr = finish(grade(root, folder, out, "--workers", "2"))
     assert code == 0, stdout + stderr
-    assert f"{12 - len(before)} submission(s) to grade, {len(before)} already graded" in stdout
+    assert f"{SIZE - len(before)} submission(s) to grade, {len(before)} already graded" in stdout
     got = book(out)
     print(f"batch killed: {len(got)} submissions, 1 fault injected, {len(set(clean) - set(got))} results lost")
     assert got == clean, differing(got, clean)
@@ -243,10 +243,10 @@ def test_the_stores_disk_failing_midway(mini_class, tmp_path):
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
     kept = [r[0] for r in db.execute("select student from results")]
     db.close()
-    assert 3 <= len(kept) < 12
+    assert 3 <= len(kept) < SIZE
     code, stdout, stderr = finish(grade(root, folder, out, "--workers", "2"))
     assert code == 0, stdout + stderr
-    assert f"{12 - len(kept)} submission(s) to grade, {len(kept)} already graded" in stdout
+    assert f"{SIZE - len(kept)} submission(s) to grade, {len(kept)} already graded" in stdout
     got = book(out)
     print(f"store disk failing: {len(got)} submissions, 1 fault injected, {len(set(clean) - set(got))} results lost")
     assert got == clean, differing(got, clean)

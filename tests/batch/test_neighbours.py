@@ -78,7 +78,7 @@ def test_an_honest_classmate_beside_two_hogs_gets_its_grade_alone(bundle, alone,
     folder.mkdir()
     nbformat.write(reference, folder / "honest.ipynb")
     # Nothing but the hogs, kept running while the classmate is graded (their own grade is nothing).
-    awake = [nbformat.v4.new_code_cell("import time\ntime.sleep(9)")] * 4  # mini's cells get 10 s each
+    awake = [nbformat.v4.new_code_cell("import time\ntime.sleep(9)")] * 3  # mini's cells get 10 s each
     for hog, source in HOGS.items():
         greedy = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source), *awake])
         nbformat.write(greedy, folder / f"{hog}.ipynb")
