@@ -181,7 +181,7 @@ def check_dropout_rate(sub: Handle, model: Remote, weights: list[np.ndarray], x:
         f"{what} with training=True gives outputs of shape {p.shape} that are not all positive probabilities")
     h = np.maximum(x.reshape(len(x), -1).astype("float64") @ w1 + b1, 0.0)
     d = w2[:, 0] - w2[:, 1]
-    mu, v = h @ d + (b2[0] - b2[1]), (h * d) ** 2 @ np.ones(len(d))
+    mu, v = h @ d + (b2[0] - b2[1]), ((h * d) ** 2).sum(axis=1)
     deviation = np.log(p[:, 0]) - np.log(p[:, 1]) - mu
     q = float(np.sum(deviation**2 * v) / np.sum(v**2))
     measured = q / (1 + q)

@@ -89,9 +89,10 @@ def assert_a_model_of_its_own(earlier: dict[int, np.ndarray], seed: int, predict
     """Fail a training answered with a model of an earlier one; else remember its ``predictions`` under ``seed``.
 
     Each seed trains on data of its own (``jittered``) from its own seed, so
-    honest models never predict exactly alike; a function that hands back
-    the model it trained first would otherwise be timed at nothing for every
-    later seed, and the median time is what counts.
+    honest models differ by far more than ``COPY_ATOL``; a function that hands
+    back the model it trained first (or a copy of it nudged a little) would
+    otherwise be timed at nothing for every later seed, and the median time is
+    what counts.
     """
     for other, seen in earlier.items():
         if seen.shape == predictions.shape and _copies(seen, predictions):
