@@ -429,7 +429,8 @@ class Handle:
     def clean_peer(self) -> Handle:
         """A handle on a fresh kernel that has run nothing of the submission's, in a sandbox of its own with the
         same limits: a baseline timed there is out of the submission's reach (a patched ``tf.image.resize``
-        cannot slow it). It lives as long as this handle; freeze the submission meanwhile (``frozen``)."""
+        cannot slow it). It lives until ``close`` (the judge closes it when the test ends); freeze the submission
+        meanwhile (``frozen``)."""
         mine = self.run.sandbox
         sandbox = Sandbox(mine.limits, isolate=mine.isolated, threads=mine.threads)
         try:

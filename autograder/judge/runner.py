@@ -94,6 +94,8 @@ def _run_one(case: TestCase, handle: Handle | None, spec: Assignment, question: 
             raise
         except Exception as e:  # a bug in the submission's result, or in the test
             result.message = f"{type(e).__name__}: {first_line(str(e))}"
+        finally:
+            handle.close()  # the clean peers a test started end with it: no idle kernel waits through the rest
     result.seconds = time.perf_counter() - start
     if handle is not None and handle.deadline is not None:
         handle.deadline += calibration.spent - spent_before  # calibrating is not the student's time

@@ -36,7 +36,8 @@ def _logs(sub, ctx):
         x = rng.uniform(0, 1, (256, *SHAPE)).astype("float32")
         y = rng.integers(0, CLASSES, 256)
         model = sub.make("mlp", input_shape=list(SHAPE), num_classes=CLASSES, seed=1)
-        before = array(sub.predict(model, x), "the model's predict before training")
+        # Its predictions before training, from its weights (the probe's MLP, in NumPy): no second predict to trace.
+        before = mlp_forward(x, [np.asarray(w) for w in sub.call(model.attr("get_weights"))])
         sub.call("train_with_tensorboard", model, x, y, LOGDIR, epochs)
         files = [f for f in sub.files(LOGDIR) if "tfevents" in f.rsplit("/", 1)[-1]]
         losses, left = {}, LOG_BYTES
