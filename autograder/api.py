@@ -1,4 +1,4 @@
-"""The few functions a Python user (and the ``dlgrade`` command) calls: build, grade, report, check.
+"""The few functions a Python user (and the ``dlgrade`` command) calls: build, handout, grade, report, check.
 
 Grading machinery (sandboxes, kernels, the judge) is imported by the
 functions that grade, when they are called: ``report`` reads the gradebook
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograder import build as build_mod
+from autograder import handout as handout_mod
 from autograder import intake
 from autograder.errors import UsageError
 from autograder.reports.files import write_class_reports, write_student_files
@@ -29,6 +30,15 @@ SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 def build(assignment: str, root: Path | None = None, check: bool = False) -> build_mod.BuildResult:
     """Build one assignment (see ``build.build``); raises ``SpecError`` or ``BuildError``."""
     return build_mod.build(assignment, root=root, check=check)
+
+
+def handout(assignment: str, out: Path | None = None, root: Path | None = None) -> handout_mod.Handout:
+    """Write the zip a course posts for students: the notebook and its data files (see ``handout.make_handout``).
+
+    Raises ``UsageError`` for an unknown assignment or an unwritable ``out``,
+    ``BuildError`` for a stale student template or a failed build, ``SpecError`` for a bad spec.
+    """
+    return handout_mod.make_handout(assignment, out, root=root)
 
 
 def bundle_for(assignment: str, root: Path | None = None, rebuild: bool = True) -> Bundle:
@@ -142,5 +152,5 @@ def check(assignment: str, notebook: Path, root: Path | None = None, isolate: bo
     with Sandbox(bundle.spec.limits, isolate=isolate) as sandbox:
         prepare_sandbox(sandbox, sub.notebook, bundle.spec.notebook, bundle.files_dir)
         run = NotebookRun(sub.notebook, sandbox).run_all()
-        return CheckReport(public_checks(run, list(bundle.spec.questions)), run.failed_cells())
+        return CheckReport(public_checks(run, list(bundle.spec.questions), bundle.public_tests), run.failed_cells())
 

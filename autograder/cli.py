@@ -12,6 +12,7 @@ from pathlib import Path
 from autograder import api, hardware
 from autograder.errors import DlgradeError, StoreError
 from autograder.progress import Progress, closing_summary
+from autograder.results import NO_PUBLIC_TESTS
 
 
 def cmd_build(args) -> int:
@@ -26,6 +27,15 @@ def cmd_build(args) -> int:
         print(f"student_template/{args.assignment} is current")
         return 0
     print(f"student notebook: {result.student_notebook}\ngrader bundle:    {result.bundle}")
+    return 0
+
+
+def cmd_handout(args) -> int:
+    """``dlgrade handout A [-o FILE]``: the zip a course posts for students: the notebook and its data files."""
+    result = api.handout(args.assignment, args.output, root=args.root)
+    if result.built:
+        print(f"built {args.assignment} first: {result.built}")
+    print(f"handout: {result.path}\n  " + "\n  ".join(result.contents()))
     return 0
 
 
@@ -113,11 +123,17 @@ def cmd_report(args) -> int:
 
 
 def cmd_check(args) -> int:
-    """``dlgrade check A NB``: the notebook's public tests from a terminal; exit 0 when all pass."""
+    """``dlgrade check A NB``: the notebook's public tests from a terminal; exit 0 when none fails.
+
+    A question without public tests says so and changes nothing.
+    """
     report = api.check(args.assignment, args.notebook, root=args.root)
     for cell in report.failed_cells:
         print(f"{cell.label}: {cell.status}: {cell.message}")
     for name, q in report.questions.items():
+        if q["passed"] is None:  # nothing to check: not a failure
+            print(f"{name}: {NO_PUBLIC_TESTS}")
+            continue
         print(f"{name}: {'passed' if q['passed'] else 'FAILED'}")
         if not q["passed"] and q.get("text"):
             print("    " + q["text"].strip().replace("\n", "\n    "))
@@ -200,6 +216,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("assignment")
     b.add_argument("--check", action="store_true", help="exit 1 if student_template/ is not what a build makes")
     b.set_defaults(func=cmd_build)
+
+    h = sub.add_parser("handout", help="zip the student notebook and the data files it reads, for students")
+    h.add_argument("assignment")
+    h.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="the zip to write, or a folder for it (default: ./ASSIGNMENT-handout.zip)")
+    h.set_defaults(func=cmd_handout)
 
     g = sub.add_parser(
         "grade", help="grade submissions (.ipynb or grader.export() zips, or folders of them)",

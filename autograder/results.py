@@ -23,9 +23,9 @@ from typing import Any
 from autograder.late import TimeSource
 from autograder.spec import Assignment
 
-__all__ = ["Bundle", "CalibrationFigures", "CellResult", "CellStatus", "GradingResult", "Identity", "LatePenalty",
-           "Plot", "QuestionResult", "ResultStatus", "SpeedCheck", "TestResult", "TestStatus", "TimeSource",
-           "read", "write_json"]
+__all__ = ["NO_PUBLIC_TESTS", "Bundle", "CalibrationFigures", "CellResult", "CellStatus", "GradingResult", "Identity",
+           "LatePenalty", "Plot", "PublicStatus", "QuestionResult", "ResultStatus", "SpeedCheck", "TestResult",
+           "TestStatus", "TimeSource", "read", "write_json"]
 
 #: The layout of ``extra_data`` in results.json and of the store's rows; bumped when a reader must change.
 FORMAT_VERSION = 1
@@ -60,6 +60,19 @@ class TestStatus(enum.StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     NOT_GRADED = "not_graded"  # cannot be graded on this machine (e.g. no GPU); scores nothing and says why
+
+
+class PublicStatus(enum.StrEnum):
+    """What a question's public checks (``grader.check``) gave: shown to the student, never counted."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NONE = "none"  # the question has no public tests: nothing to check, never a failure
+    NOT_RUN = "not_run"  # the checks could not be run (no ``grader``, a kernel that could not be revived)
+
+
+#: What a question without public tests says where its public checks would be.
+NO_PUBLIC_TESTS = "no public tests for this question"
 
 
 # -- one submission ------------------------------------------------------------------
@@ -152,7 +165,19 @@ class QuestionResult:
     max_score: float
     visibility: str
     tests: list[TestResult]
-    public: dict | None = None  # {"passed": bool, "text": str} from grader.check in the sandbox
+    # {"passed": bool, "text": str} from grader.check in the sandbox; "passed" is None where the bundle has no
+    # public tests for the question (see ``public_status``); None when the checks could not be run.
+    public: dict | None = None
+
+    @property
+    def public_status(self) -> PublicStatus:
+        """The public checks' verdict: passed, failed, none (the question has no public tests) or not run."""
+        if self.public is None:
+            return PublicStatus.NOT_RUN
+        passed = self.public.get("passed")
+        if passed is None:
+            return PublicStatus.NONE
+        return PublicStatus.PASSED if passed is True else PublicStatus.FAILED
 
     def output(self) -> str:
         """The question's lines in results.json: one per test, its notes beneath."""
@@ -165,8 +190,10 @@ class QuestionResult:
                 line += f": {detail}"
             lines.append(line)
             lines.extend(f"       note: {n}" for n in t.notes)
-        if self.public is not None:
-            lines.append(f"public checks: {'passed' if self.public.get('passed') else 'not all passed'}")
+        status = self.public_status
+        if status != PublicStatus.NOT_RUN:
+            lines.append("public checks: " + {PublicStatus.PASSED: "passed", PublicStatus.FAILED: "not all passed",
+                                              PublicStatus.NONE: f"none ({NO_PUBLIC_TESTS})"}[status])
         return "\n".join(lines)
 
 
@@ -332,6 +359,20 @@ class Bundle:
     def files_dir(self) -> Path:
         """The spec's data files and folders, as built: copied beside the notebook in every sandbox."""
         return self.root / "files"
+
+    @property
+    def public_tests(self) -> frozenset[str] | None:
+        """The questions that have public tests (what ``grader.check`` runs), or None where the bundle does not say.
+
+        Otter Assign keeps them in the notebook's metadata (``otter.tests``), the
+        reference's as the students'; None when the bundle has no reference
+        notebook or its tests are kept outside it (then every question is checked).
+        """
+        try:
+            tests = json.loads(self.reference.read_text())["metadata"]["otter"]["tests"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return frozenset(tests) if isinstance(tests, dict) else None
 
     @property
     def digest(self) -> str:

@@ -52,6 +52,7 @@ class NotebookGrader:
         self.threads = threads
         hidden = load_hidden(self.spec, bundle.hidden_dir)
         self.tests = hidden.tests
+        self.public_tests = bundle.public_tests  # the questions grader.check has tests for
         self._exit = contextlib.ExitStack()
         start_ref = self._start_reference if bundle.reference.exists() else None
         figures = calibration or CalibrationFigures(key="")
@@ -157,7 +158,7 @@ class NotebookGrader:
             run = NotebookRun(sub.notebook, sandbox).run_all()
             if prewarm:
                 self.start_ahead()
-            public = public_checks(run, list(self.spec.questions))
+            public = public_checks(run, list(self.spec.questions), self.public_tests)
             judge_start = time.perf_counter()
             setup_error = ""
             try:

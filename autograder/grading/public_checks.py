@@ -1,14 +1,18 @@
 """Otter's own public checks (``grader.check``), run in the kernel after the notebook, as the student sees them.
 
 Their result is shown in the feedback and by ``dlgrade check``, never
-counted: the submission runs them, so it could fake them.
+counted: the submission runs them, so it could fake them. A question the
+bundle has no public tests for is not checked at all: it has none, which is
+not a failure.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 from autograder.execute import NotebookRun
+from autograder.results import NO_PUBLIC_TESTS
 
 _MARK = "@@dlgrade-public@@"
 
@@ -33,13 +37,30 @@ finally:
 """
 
 
-def public_checks(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
-    """``{question: {"passed": bool, "text": str}}`` from Otter's public tests in the kernel.
+def public_checks(run: NotebookRun, questions: list[str], tested: Collection[str] | None = None) -> dict[str, dict]:
+    """``{question: {"passed": bool | None, "text": str}}`` from Otter's public tests in the kernel, in order.
 
-    A kernel the notebook ended (a last ``exit()``) is started again first, its good cells replayed, as the
-    judge's would be. Empty when they cannot run (a kernel that cannot be revived, no ``grader``, a patched
+    ``tested`` are the questions that have public tests (``Bundle.public_tests``; None: every one). The others
+    are not checked: ``{"passed": None, "text": NO_PUBLIC_TESTS}``, never a failure. A kernel the notebook
+    ended (a last ``exit()``) is started again first, its good cells replayed, as the judge's would be.
+    Empty when the checks there are cannot run (a kernel that cannot be revived, no ``grader``, a patched
     ``json``).
     """
+    checked = [q for q in questions if tested is None or q in tested]
+    found = _checked(run, checked) if checked else {}
+    if checked and not found:
+        return {}
+    results = {}
+    for q in questions:
+        if q not in checked:
+            results[q] = {"passed": None, "text": NO_PUBLIC_TESTS}
+        elif q in found:
+            results[q] = found[q]
+    return results
+
+
+def _checked(run: NotebookRun, questions: list[str]) -> dict[str, dict]:
+    """What ``grader.check`` says of each of ``questions`` in the kernel; empty when it cannot be run."""
     if not run.revive():
         return {}
     code = _CODE % {"questions": questions, "mark": _MARK, "folder": str(run.sandbox.workdir)}
