@@ -117,23 +117,28 @@ def report(out: Path, log: Callable[[str], None] = lambda line: None) -> list[Gr
     with Store(store_file) as store:
         results = store.results()
         column = store.get_meta("canvas_column")
+        set_aside, bundle = store.set_aside(), store.get_meta("bundle") or ""
     for result in results:
         write_student_files(result, Path(out))
-    for warning in write_class_reports(results, Path(out), column):
+    for warning in write_class_reports(results, Path(out), column, set_aside, bundle):
         log(warning)
     return results
 
 
 @dataclasses.dataclass
 class CheckReport:
-    """What ``dlgrade check`` found: each question's public checks, and the cells that did not run cleanly."""
+    """What ``dlgrade check`` found: each question's public checks, and the cells that did not run cleanly.
+
+    A question's ``passed`` is None where it has no public tests: nothing to check, never a failure.
+    """
 
     questions: dict[str, dict]
     failed_cells: list
 
     @property
     def all_passed(self) -> bool:
-        return bool(self.questions) and all(q["passed"] for q in self.questions.values())
+        """The checks could be run, and none failed (questions without public tests count as none failed)."""
+        return bool(self.questions) and all(q["passed"] is not False for q in self.questions.values())
 
 
 def check(assignment: str, notebook: Path, root: Path | None = None, isolate: bool | None = None) -> CheckReport:

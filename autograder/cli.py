@@ -69,14 +69,16 @@ def cmd_grade(args) -> int:
     options = GradeOptions(workers=args.workers, scheduler=args.scheduler, student=args.student,
                            isolate=False if args.no_sandbox else None, force=args.force,
                            regrade=tuple(args.regrade or ()), calibration_from=args.calibration_from,
-                           roster=args.roster, canvas_column=args.canvas_column)
+                           roster=args.roster, canvas_column=args.canvas_column, keep_stale=args.keep_stale)
     report = api.grade(assignment, paths, args.output, options,
                        BatchEvents(terminal.log, terminal.on_plan, terminal.on_result),
                        root=args.root, otter_zip=args.otter_zip, otter_timeout=args.timeout,
                        otter_notebook=args.notebook_name)
     terminal.close()
     if not args.quiet:
-        print(closing_summary(report.new, report.results, report.kept))
+        print(closing_summary(report.new, report.results, report.kept,
+                              set_aside=[(i.outcome.value, i.path.name) for i in report.set_aside],
+                              stale=report.stale))
         print(f"results in {args.output}/<student>/ (results.json, feedback.html, executed.ipynb); "
               f"gradebook: {args.output / 'gradebook.csv'}; class summary: {args.output / 'summary.html'}")
     return 0 if report.results else 2
@@ -237,9 +239,13 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="grade again even what is already graded and unchanged")
     g.add_argument("--regrade", action="append", metavar="STUDENT",
                    help="grade this student's submission again even if unchanged (repeatable)")
+    g.add_argument("--keep-stale", action="store_true",
+                   help="keep results graded with an older build of the assignment (its hidden tests or spec "
+                        "changed since), marked stale, instead of grading them again")
     g.add_argument("--roster", type=Path, metavar="CSV",
-                   help="class list (student_id, name, canvas_id, login, submitted_at, ...) or a Canvas gradebook "
-                        "export: maps LMS file names to students and gives submission times for late penalties")
+                   help="class list (student_id, name, canvas_id, login, submitted_at, due or extension_days, ...) "
+                        "or a Canvas gradebook export: maps LMS file names to students and gives submission times and "
+                        "extensions for late penalties")
     g.add_argument("--canvas-column", metavar="'A1 (1234)'",
                    help="the assignment's column in canvas_import.csv, as Canvas names it (default: the assignment id)")
     g.add_argument("--calibration-from", type=Path, metavar="OUT",

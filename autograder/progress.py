@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from autograder.results import GradingResult, ResultStatus
@@ -96,8 +97,10 @@ class Progress:
             self.stream.flush()
 
 
-def closing_summary(new: list[GradingResult], everyone: list[GradingResult], kept: int, slowest: int = 3) -> str:
-    """What the batch did, in a few lines: counts, mean score, the slowest submissions."""
+def closing_summary(new: list[GradingResult], everyone: list[GradingResult], kept: int, slowest: int = 3,
+                    set_aside: Sequence[tuple[str, str]] = (), stale: Sequence[str] = ()) -> str:
+    """What the batch did, in a few lines: counts, mean score, the slowest submissions; the files set aside
+    (``set_aside``: outcome and file name each) and the results kept from an older bundle (``stale``)."""
     graded = [r for r in new if r.status == ResultStatus.GRADED]
     rejected = [r for r in new if r.status == ResultStatus.REJECTED]
     broke = [r for r in new if r.status == ResultStatus.ERROR]
@@ -111,6 +114,14 @@ def closing_summary(new: list[GradingResult], everyone: list[GradingResult], kep
     if kept:
         parts.append(f"kept {kept} already graded and unchanged (--force or --regrade to redo)")
     lines = ["; ".join(parts)]
+    for outcome in ("superseded", "refused"):
+        files = [name for what, name in set_aside if what == outcome]
+        if files:
+            lines.append(f"{outcome} {len(files)} file(s): {', '.join(files[:5])}{'…' if len(files) > 5 else ''} "
+                         "(why: summary.html, gradebook.csv)")
+    if stale:
+        lines.append(f"kept {len(stale)} result(s) graded with an older bundle, marked stale: "
+                     f"{', '.join(stale[:5])}{'…' if len(stale) > 5 else ''}")
     scored = [r for r in everyone if r.status == ResultStatus.GRADED and r.possible]
     if scored:
         mean = statistics.mean(r.final_score for r in scored)

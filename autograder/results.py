@@ -222,6 +222,8 @@ class LatePenalty:
     penalty_percent: float
     penalty_points: float
     note: str
+    due: str = ""  # ISO 8601: the deadline this student was held to (the spec's, or their extension's)
+    extended: bool = False  # the roster gave this student a deadline of their own (due or extension_days)
 
     def __post_init__(self) -> None:
         self.time_source = TimeSource(self.time_source)
@@ -251,6 +253,7 @@ class GradingResult:
     identity: Identity = dataclasses.field(default_factory=Identity)
     late: LatePenalty | None = None  # only where the spec has a deadline and the submission was graded
     notes: list[str] = dataclasses.field(default_factory=list)  # what reading the file changed (intake's notes)
+    bundle: str = ""  # the digest of the bundle (hidden tests and spec) it was graded with; see ``Store.current``
 
     def __post_init__(self) -> None:
         self.status = ResultStatus(self.status)

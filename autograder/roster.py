@@ -38,6 +38,11 @@ _LMS_NAME = re.compile(r"""
     _(?P<submission_id>\d+)_(?P<original>.+)$
 """, re.VERBOSE)
 
+# Otter's ``grader.export()`` names its zip ``<notebook stem>_<YYYY_MM_DDTHH_MM_SS_ffffff>.zip``. Read as a Canvas
+# name, ``a1_2026_11_30T23_59_59_333333.zip`` has the "ids" 2026 and 11; a Canvas download of such a zip keeps
+# the export's whole name after its own ids.
+_OTTER_EXPORT_NAME = re.compile(r"^(?P<stem>.+)_(?P<time>\d{4}_\d{2}_\d{2}T\d{2}_\d{2}_\d{2}_\d{6})\.zip$")
+
 # Canvas keeps file names unique by adding -1, -2, ... before the extension
 # (a student who uploads a1.ipynb twice, or two files of one name in a zip).
 _RESUBMISSION_SUFFIX = re.compile(r"^(?P<base>.+?)-\d{1,3}(?P<ext>\.[A-Za-z0-9]+)?$")
@@ -66,11 +71,16 @@ def parse_lms_name(filename: str) -> LmsName | None:
 
     Conservative on purpose: the name part must be lowercase and start with a
     letter, and both ids must be digits, so ``alice.ipynb`` or
-    ``Lab_1_2_x.ipynb`` are never mistaken for LMS names.
+    ``Lab_1_2_x.ipynb`` are never mistaken for LMS names; nor is an Otter
+    export zip's own name (``a1_2026_11_30T23_59_59_333333.zip``), whose date
+    would otherwise read as two ids.
     """
-    m = _LMS_NAME.match(Path(filename).name)
+    name = Path(filename).name
+    m = _LMS_NAME.match(name)
     if not m:
         return None
+    if _OTTER_EXPORT_NAME.match(name) and not _OTTER_EXPORT_NAME.match(m["original"]):
+        return None  # the "ids" are part of the export's date: a Canvas download keeps the export's whole name
     original = m["original"]
     suffix = _RESUBMISSION_SUFFIX.match(original)
     if suffix:
@@ -98,6 +108,8 @@ class RosterEntry:
     section: str = ""
     submitted_at: dt.datetime | None = None
     email: str = ""
+    due: dt.datetime | None = None  # this student's own deadline (an extension), in place of the spec's
+    extension_days: float | None = None  # days added to the spec's deadline for this student
 
 
 def _safe_id(text: str) -> str:
@@ -117,7 +129,7 @@ def _stem(file: Path) -> str:
 # Simple roster: header names, lowercased, to RosterEntry fields.
 _SIMPLE_COLUMNS = {"student_id": "student_id", "name": "name", "canvas_id": "canvas_id",
                    "login": "sis_login", "email": "email", "section": "section",
-                   "submitted_at": "submitted_at"}
+                   "submitted_at": "submitted_at", "due": "due", "extension_days": "extension_days"}
 # Rows Canvas puts between the header and the students: "Points Possible", and
 # a row of "Manual Posting"/"Muted" marks when some assignment posts manually.
 _CANVAS_MARK_ROW = re.compile(r"^\s*(Muted|Manual Posting.*)?\s*$", re.IGNORECASE)
@@ -143,8 +155,10 @@ class Roster:
         """Read a simple roster CSV or a Canvas gradebook export, as saved.
 
         A simple roster has a ``student_id`` column and optionally ``name``,
-        ``canvas_id``, ``login``, ``email``, ``section`` and ``submitted_at``
-        (ISO-8601 with a zone); other columns are ignored. A Canvas export is
+        ``canvas_id``, ``login``, ``email``, ``section``, ``submitted_at``
+        (ISO-8601 with a zone) and an extension: ``due`` (the student's own
+        deadline, ISO-8601 with a zone) or ``extension_days`` (days added to
+        the spec's deadline); other columns are ignored. A Canvas export is
         recognised by its ``Student`` and ``ID`` columns; its student id is the
         SIS User ID, else the SIS Login ID, else the Canvas ID.
         """
@@ -224,8 +238,13 @@ def _simple_entries(path: Path, lowered: list[str], rows: list[list[str]]) -> li
         fields = {field: record.get(column, "") for column, field in _SIMPLE_COLUMNS.items()}
         if not fields["student_id"]:
             raise RosterError(path, number, "student_id", "empty; every student needs an id")
-        when = _timestamp(path, number, fields.pop("submitted_at"))
-        entry = RosterEntry(**fields, submitted_at=when)
+        when = _timestamp(path, number, fields.pop("submitted_at"), "submitted_at")
+        due = _timestamp(path, number, fields.pop("due"), "due")
+        extension = _days(path, number, fields.pop("extension_days"))
+        if due is not None and extension is not None:
+            raise RosterError(path, number, "due", "and extension_days are both given; give one: the student's own "
+                                                   "deadline (due) or days added to the assignment's (extension_days)")
+        entry = RosterEntry(**fields, submitted_at=when, due=due, extension_days=extension)
         unique.add(entry, number, id_column="student_id", canvas_column="canvas_id", login_column="login")
         entries.append(entry)
     return entries
@@ -262,18 +281,32 @@ def _unformula(name: str) -> str:
     return m[1] if m else name
 
 
-def _timestamp(path: Path, row: int, text: str) -> dt.datetime | None:
+def _timestamp(path: Path, row: int, text: str, column: str) -> dt.datetime | None:
     if not text:
         return None
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise RosterError(path, row, "submitted_at", f"{text!r} is not an ISO-8601 time; write it like "
-                                                     "2026-10-02T23:59:00+02:00") from None
+        raise RosterError(path, row, column, f"{text!r} is not an ISO-8601 time; write it like "
+                                             "2026-10-02T23:59:00+02:00") from None
     if when.tzinfo is None:
-        raise RosterError(path, row, "submitted_at", f"{text!r} has no time zone; add one, e.g. "
-                                                     f"{when.isoformat()}+02:00 or {when.isoformat()}Z for UTC")
+        raise RosterError(path, row, column, f"{text!r} has no time zone; add one, e.g. "
+                                             f"{when.isoformat()}+02:00 or {when.isoformat()}Z for UTC")
     return when
+
+
+def _days(path: Path, row: int, text: str) -> float | None:
+    """An ``extension_days`` cell: a number of days (fractions allowed), 0 or more; None where empty."""
+    if not text:
+        return None
+    try:
+        days = float(text)
+    except ValueError:
+        raise RosterError(path, row, "extension_days", f"{text!r} is not a number of days; write e.g. 3 or "
+                                                       "1.5") from None
+    if not days >= 0 or days == float("inf"):
+        raise RosterError(path, row, "extension_days", f"{text!r}: an extension is 0 days or more")
+    return days
 
 
 class _Unique:

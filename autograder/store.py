@@ -36,8 +36,16 @@ create table if not exists calibration (
 create table if not exists meta (
     key   text primary key,
     value text not null
+);
+create table if not exists set_aside (
+    source  text primary key,
+    student text not null,
+    outcome text not null,
+    reason  text not null
 )
 """
+# Columns added after the first release: a store written before gets them (and its rows an empty value).
+_ADDED_COLUMNS = {"results": [("bundle", "text not null default ''")]}
 
 
 def file_hash(path: Path) -> str:
@@ -58,6 +66,11 @@ class Store:
         self.db = sqlite3.connect(self.path, timeout=60)
         self.db.execute("pragma journal_mode=wal")
         self.db.executescript(SCHEMA)
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {row[1] for row in self.db.execute(f"pragma table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    self.db.execute(f"alter table {table} add column {name} {kind}")
         self.db.commit()
 
     def close(self) -> None:
@@ -69,10 +82,13 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def current(self, student: str, sha256: str) -> bool:
-        """Whether a finished result for this very file is stored (errors are graded again)."""
-        row = self.db.execute("select sha256, status from results where student = ?", (student,)).fetchone()
-        return row is not None and row[0] == sha256 and row[1] in (ResultStatus.GRADED, ResultStatus.REJECTED)
+    def current(self, student: str, sha256: str) -> str | None:
+        """The digest of the bundle a finished result for this very file was graded with ('' where the store
+        predates that record), or None where there is none (errors are graded again)."""
+        row = self.db.execute("select sha256, status, bundle from results where student = ?", (student,)).fetchone()
+        if row is None or row[0] != sha256 or row[1] not in (ResultStatus.GRADED, ResultStatus.REJECTED):
+            return None
+        return str(row[2])
 
     @contextlib.contextmanager
     def _writing(self, what: str):
@@ -89,11 +105,23 @@ class Store:
     def put(self, result: GradingResult, sha256: str) -> None:
         with self._writing(f"the result of {result.student}"):
             self.db.execute(
-                "insert or replace into results (student, source, sha256, status, score, possible, result) "
-                "values (?, ?, ?, ?, ?, ?, ?)",
+                "insert or replace into results (student, source, sha256, status, score, possible, result, bundle) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?)",
                 (result.student, result.source, sha256, result.status, result.score, result.possible,
-                 json.dumps(result.to_dict(), default=str)),
+                 json.dumps(result.to_dict(), default=str), result.bundle),
             )
+
+    def put_set_aside(self, items: list[tuple[str, str, str, str]]) -> None:
+        """The files this run set aside, (source, student, outcome, reason) each, in place of the last run's."""
+        with self._writing("the files set aside"):
+            self.db.execute("delete from set_aside")
+            self.db.executemany("insert or replace into set_aside (source, student, outcome, reason) "
+                                "values (?, ?, ?, ?)", items)
+
+    def set_aside(self) -> list[tuple[str, str, str, str]]:
+        """The files the last run set aside: (source, student, outcome, reason), by student."""
+        rows = self.db.execute("select source, student, outcome, reason from set_aside order by student, source")
+        return [tuple(map(str, row)) for row in rows.fetchall()]  # type: ignore[misc]
 
     def calibration(self, key: str) -> dict[str, float] | None:
         """The reference figures measured for this machine and bundle, if this batch has them."""

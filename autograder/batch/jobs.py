@@ -1,7 +1,7 @@
 """A batch's jobs: which files to grade and as whom (``plan``), and what a result learns from its job (``annotate``).
 
-A stored result for the same student and the same file bytes (sha256) is
-kept; ``force`` and ``regrade`` redo work on purpose. Identity comes from the
+A stored result for the same student, the same file bytes (sha256) and the
+same bundle is kept; ``force`` and ``regrade`` redo work on purpose. Identity comes from the
 roster, the LMS's file name or the file name (``roster.student_for``); the
 late penalty from the spec's policy and the submission's time.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from collections.abc import Callable
 from pathlib import Path
 
 from autograder.errors import UsageError
-from autograder.late import submission_time
+from autograder.late import LatePolicy, submission_time
 from autograder.results import GradingResult, Identity, LatePenalty, ResultStatus, TimeSource
 from autograder.roster import LmsName, Roster, RosterEntry, student_for
 from autograder.spec import Assignment
@@ -31,47 +32,119 @@ class Job:
     entry: RosterEntry | None = None  # the student's row in the roster
     lms: LmsName | None = None  # what an LMS download's file name says
     attempts: int = 0  # grading processes that died on it so far
+    bundle: str = ""  # the digest of the bundle it is graded with
+
+
+class Outcome(enum.StrEnum):
+    """Why a batch does not grade a file it was given."""
+
+    SUPERSEDED = "superseded"  # a newer file of the same student (by Canvas's name or the roster) is graded
+    REFUSED = "refused"  # files that name one student, and nothing tells which one counts
+
+
+@dataclasses.dataclass(frozen=True)
+class SetAside:
+    """A file the batch was given and does not grade, the student it names, and why (in words)."""
+
+    path: Path
+    student: str
+    outcome: Outcome
+    reason: str
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a batch does with every file it was given: grade it (``jobs``), keep its stored result (``kept``,
+    by student) or set it aside (``set_aside``: superseded or refused, each with its reason)."""
+
+    jobs: list[Job]
+    kept: list[str]
+    set_aside: list[SetAside] = dataclasses.field(default_factory=list)
+    stale: list[str] = dataclasses.field(default_factory=list)  # kept, though graded with an older bundle
+
+    def refused(self) -> dict[str, list[SetAside]]:
+        """The refused files by the student they name."""
+        out: dict[str, list[SetAside]] = {}
+        for item in self.set_aside:
+            if item.outcome == Outcome.REFUSED:
+                out.setdefault(item.student, []).append(item)
+        return out
 
 
 def plan(files: list[Path], store: Store, student: str | None = None, force: bool = False,
-         regrade: tuple[str, ...] = (), roster: Roster | None = None,
-         log: Callable[[str], None] = lambda line: None) -> tuple[list[Job], list[str]]:
-    """The jobs to run, and the students whose stored results are kept.
+         regrade: tuple[str, ...] = (), roster: Roster | None = None, bundle: str = "", keep_stale: bool = False,
+         log: Callable[[str], None] = lambda line: None) -> Plan:
+    """What to grade, keep and set aside, and as whom.
 
     Ids come from the roster, the LMS's file name or the file name (see
-    ``roster.student_for``). Of one student's several LMS files (Canvas's
-    ``-1``, ``-2`` re-submissions) the newest is graded; two plain files
-    that map to one id (alice.ipynb, alice.zip) are both graded, as alice and
-    alice-2, so that neither result overwrites the other. Raises
-    ``UsageError`` for a ``regrade`` that names no student given.
+    ``roster.student_for``). Of one student's several Canvas files (Canvas's
+    ``-1``, ``-2`` re-submissions, or files the roster matches to one student)
+    the newest by Canvas's attachment id is graded and the others are
+    superseded. Files that name one student where nothing tells which counts
+    (``alice.ipynb`` and ``alice.zip``; a roster match without Canvas's
+    order) are all refused, with a reason naming the others: never merged,
+    never graded under invented ids. A stored result is kept when it is for
+    the same file (sha256) and was graded with the same ``bundle`` (digest);
+    one graded with another bundle is graded again, or with ``keep_stale``
+    kept and listed in ``stale``. Raises ``UsageError`` for a ``regrade``
+    that names no student given.
     """
     candidates: dict[str, list[Job]] = {}
     for f in files:
         ident, entry, lms = student_for(f, roster)
         ident = student or ident
-        candidates.setdefault(ident, []).append(Job(f, ident, "", entry, lms))
+        candidates.setdefault(ident, []).append(Job(f, ident, "", entry, lms, bundle=bundle))
+    chosen, set_aside = _one_file_each(candidates, log)
+    jobs, kept, stale = [], [], []
+    for job in chosen:
+        job.sha256 = file_hash(job.path)
+        stored = None if force or job.student in regrade else store.current(job.student, job.sha256)
+        if stored is not None and (stored == bundle or keep_stale):
+            kept.append(job.student)
+            if stored != bundle:
+                stale.append(job.student)
+        else:
+            jobs.append(job)
+    given = {j.student for j in jobs} | set(kept) | {item.student for item in set_aside}
+    unknown = set(regrade) - given
+    if unknown:
+        raise UsageError(f"--regrade {', '.join(sorted(unknown))}: no such student among the submissions given")
+    return Plan(jobs, kept, set_aside, stale)
+
+
+def _one_file_each(candidates: dict[str, list[Job]],
+                   log: Callable[[str], None]) -> tuple[list[Job], list[SetAside]]:
+    """One job per student: Canvas's newest of several uploads, else each file alone; the rest set aside."""
     chosen: list[Job] = []
+    set_aside: list[SetAside] = []
     for ident, group in candidates.items():
         if len(group) > 1 and all(job.lms for job in group):
             group.sort(key=lambda job: int(job.lms.submission_id or 0) if job.lms else 0)
             for older in group[:-1]:
+                set_aside.append(SetAside(older.path, ident, Outcome.SUPERSEDED,
+                                          f"superseded by {group[-1].path.name}, the newer upload of the same "
+                                          "Canvas student"))
                 log(f"{ident}: {older.path.name} is superseded by {group[-1].path.name}; grading the newer one")
             group = group[-1:]
-        for n, job in enumerate(group, start=1):
-            if n > 1:
-                job.student = f"{ident}-{n}"
-            chosen.append(job)
-    jobs, kept = [], []
-    for job in chosen:
-        job.sha256 = file_hash(job.path)
-        if not force and job.student not in regrade and store.current(job.student, job.sha256):
-            kept.append(job.student)
-        else:
-            jobs.append(job)
-    unknown = set(regrade) - {j.student for j in jobs} - set(kept)
-    if unknown:
-        raise UsageError(f"--regrade {', '.join(sorted(unknown))}: no such student among the submissions given")
-    return jobs, kept
+        if len(group) > 1:
+            names = sorted(job.path.name for job in group)
+            for job in group:
+                others = ", ".join(n for n in names if n != job.path.name)
+                set_aside.append(SetAside(job.path, ident, Outcome.REFUSED,
+                                          f"{job.path.name} and {others} all name student {ident}, and nothing "
+                                          "tells which counts: remove all but one (or give a roster that tells "
+                                          "the students apart) and grade again"))
+            log(f"{ident}: refused {', '.join(names)}: several files name this student")
+            continue
+        chosen.extend(group)
+    return chosen, set_aside
+
+
+def refusal(student: str, items: list[SetAside], spec: Assignment, bundle: str) -> GradingResult:
+    """The gradebook's row for a student whose files were all refused: every question at 0, and the reason."""
+    return GradingResult.assemble(spec, [], {}, student=student, status=ResultStatus.REJECTED,
+                                  source=", ".join(sorted(i.path.name for i in items)), message=items[0].reason,
+                                  bundle=bundle)
 
 
 def identity_of(job: Job) -> Identity:
@@ -93,9 +166,11 @@ def annotate(result: GradingResult, job: Job, spec: Assignment) -> GradingResult
     each result before its files are written.
     """
     result.identity = identity_of(job)
+    result.bundle = job.bundle or result.bundle
     policy = spec.late
     if policy is None or result.status != ResultStatus.GRADED:
         return result
+    policy, extended = deadline_for(policy, job.entry)
     # A time from inside a file the student made (an export zip's member dates, a file's mtime) is the
     # student's to set: it counts only where the instructor says the files' times can be trusted.
     stamp = dt.datetime.fromisoformat(result.submitted_at) if result.submitted_at else None
@@ -116,5 +191,17 @@ def annotate(result: GradingResult, job: Job, spec: Assignment) -> GradingResult
     result.late = LatePenalty(submitted_at=when.isoformat() if when else None, time_source=source,
                               hours_late=round(assessment.hours_late, 3),
                               penalty_percent=assessment.penalty_percent,
-                              penalty_points=round(assessment.penalty_points, 6), note=note)
+                              penalty_points=round(assessment.penalty_points, 6), note=note,
+                              due=policy.deadline.isoformat(), extended=extended)
+    if extended:
+        result.late.note = f"{note} (due {policy.deadline.isoformat()}, this student's extension)"
     return result
+
+
+def deadline_for(policy: LatePolicy, entry: RosterEntry | None) -> tuple[LatePolicy, bool]:
+    """The policy with this student's deadline: the roster's ``due``, else the spec's plus ``extension_days``;
+    and whether it moved."""
+    if entry is None or (entry.due is None and not entry.extension_days):
+        return policy, False
+    due = entry.due or policy.deadline + dt.timedelta(days=entry.extension_days or 0.0)
+    return dataclasses.replace(policy, deadline=due), True

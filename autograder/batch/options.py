@@ -21,6 +21,7 @@ class GradeOptions:
     ``calibration_from``: another results folder whose reference figures this batch adopts.
     ``roster``: a class list or Canvas gradebook export (CSV) mapping files to students.
     ``canvas_column``: the assignment's column in ``canvas_import.csv`` (Canvas's "Name (id)").
+    ``keep_stale``: keep results graded with an older bundle (marked stale) instead of grading them again.
     """
 
     workers: int | None = None
@@ -32,6 +33,7 @@ class GradeOptions:
     calibration_from: Path | None = None
     roster: Path | None = None
     canvas_column: str | None = None
+    keep_stale: bool = False
 
 
 def _nothing(*args: object) -> None:

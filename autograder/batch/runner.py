@@ -24,11 +24,11 @@ from typing import Any
 from autograder import hardware
 from autograder.batch.calibrate import calibrate
 from autograder.batch.dask_cluster import dask_client, run_dask
-from autograder.batch.jobs import Job, plan
+from autograder.batch.jobs import Job, Plan, SetAside, plan, refusal
 from autograder.batch.options import BatchEvents, GradeOptions
 from autograder.batch.pool import run_here, run_pool
 from autograder.batch.worker import AnyBundle
-from autograder.reports.files import write_class_reports
+from autograder.reports.files import write_class_reports, write_student_files
 from autograder.results import Bundle, CalibrationFigures, GradingResult
 from autograder.roster import Roster
 from autograder.sandbox import cgroups, host, zygote
@@ -44,6 +44,8 @@ class BatchReport:
     kept: int  # already graded and unchanged
     calibration: dict[str, float]
     seconds: float
+    set_aside: list[SetAside] = dataclasses.field(default_factory=list)  # superseded and refused files
+    stale: list[str] = dataclasses.field(default_factory=list)  # kept, graded with an older bundle
 
 
 def default_workers(memory_mb: int) -> int:
@@ -77,7 +79,11 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
     with contextlib.ExitStack() as stack, Store(out / "gradebook.sqlite") as store:
         if client is not None:
             stack.enter_context(client)
-        jobs, kept = plan(files, store, options.student, options.force, options.regrade, roster, events.log)
+        planned = plan(files, store, options.student, options.force, options.regrade, roster, bundle.digest,
+                       options.keep_stale, events.log)
+        jobs, kept = planned.jobs, planned.kept
+        _record_set_aside(store, planned, bundle, out, events)
+        store.set_meta("bundle", bundle.digest)
         wanted = options.workers if options.workers and options.workers > 0 else \
             default_workers(bundle.spec.limits.memory_mb)
         workers = min(wanted, len(jobs))
@@ -112,7 +118,19 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
             run_pool(workers, bundle, jobs, out, calibration, options.isolate, threads, finish, slots, zygotes)
         results = store.results()
         column = store.get_meta("canvas_column")
-    for warning in write_class_reports(results, out, column):
+        set_aside = store.set_aside()
+    for warning in write_class_reports(results, out, column, set_aside, bundle.digest):
         events.log(warning)
     return BatchReport(results, new, len(kept), calibration.values if calibration else {},
-                       time.monotonic() - started)
+                       time.monotonic() - started, planned.set_aside, planned.stale)
+
+
+def _record_set_aside(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: BatchEvents) -> None:
+    """The files set aside, in the store (for the summary); a refused student's row says why, in the gradebook."""
+    store.put_set_aside([(str(i.path), i.student, i.outcome.value, i.reason) for i in planned.set_aside])
+    for student, items in planned.refused().items():
+        result = refusal(student, items, bundle.spec, bundle.digest)
+        write_student_files(result, out)
+        store.put(result, "")
+    for student in planned.stale:
+        events.log(f"{student}: kept, though graded with an older bundle (--keep-stale); it is marked stale")

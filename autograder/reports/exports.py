@@ -47,20 +47,26 @@ def _write_rows(path: Path, rows: Iterable[Iterable[object]]) -> None:
     os.replace(tmp, path)
 
 
-def write_gradebook(results: list[GradingResult], path: Path) -> Path:
-    """gradebook.csv: a row per student, a column per question, the raw score, late penalty and total, and
-    where the submission time came from (``unknown``: no trustworthy time, so no late penalty)."""
+def write_gradebook(results: list[GradingResult], path: Path, bundle: str = "") -> Path:
+    """gradebook.csv: a row per student, a column per question, the raw score, late penalty and total, where
+    the submission time came from (``unknown``: no trustworthy time, so no late penalty), the deadline the
+    student was held to (``due``; ``extended`` where the roster moved it), why a file was not graded
+    (``reason``), and the bundle each result was graded with (``stale``: not ``bundle``, today's)."""
     questions = sorted({q.name for r in results for q in r.questions}, key=lambda n: (len(n), n))
     rows: list[list[object]] = [["student", "name", *questions, "raw", "late_penalty", "total", "possible",
-                                 "percent", "status", "submitted_at", "time_source"]]
+                                 "percent", "status", "submitted_at", "time_source", "due", "extended",
+                                 "reason", "bundle", "stale"]]
     for r in sorted(results, key=lambda r: r.student):
         scores = {q.name: q.score for q in r.questions}
         percent = round(100 * r.final_score / r.possible, 2) if r.possible else 0.0
         submitted = (r.late.submitted_at if r.late else None) or ""
         source = r.late.time_source if r.late else ""
+        stale = "yes" if bundle and r.bundle != bundle else ""
         rows.append([r.student, r.identity.name, *(f"{scores.get(q, 0):g}" for q in questions),
                      f"{r.score:g}", f"{r.penalty:g}", f"{r.final_score:g}", f"{r.possible:g}", percent,
-                     r.status, submitted, source])
+                     r.status, submitted, source, r.late.due if r.late else "",
+                     "yes" if r.late and r.late.extended else "", r.message if r.status != "graded" else "",
+                     r.bundle[:12], stale])
     _write_rows(path, rows)
     return path
 

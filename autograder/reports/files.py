@@ -8,6 +8,7 @@ and ``summary.html``. ``dlgrade report`` rewrites them all from the store.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -29,9 +30,14 @@ def write_student_files(result: GradingResult, out: Path,
     return result
 
 
-def write_class_reports(results: list[GradingResult], out: Path, canvas_column: str | None = None) -> list[str]:
-    """gradebook.csv, canvas_import.csv and summary.html, from every stored result; warnings for the TA."""
-    write_gradebook(results, out / "gradebook.csv")
+def write_class_reports(results: list[GradingResult], out: Path, canvas_column: str | None = None,
+                        set_aside: Sequence[tuple[str, str, str, str]] = (), bundle: str = "") -> list[str]:
+    """gradebook.csv, canvas_import.csv and summary.html, from every stored result; warnings for the TA.
+
+    ``set_aside``: the files the batch did not grade, (source, student, outcome, reason) each, listed in the
+    summary; ``bundle``: the digest of today's bundle, against which results graded with another are stale.
+    """
+    write_gradebook(results, out / "gradebook.csv", bundle)
     warnings: list[str] = []
     if results:
         column = canvas_column or results[0].assignment
@@ -39,5 +45,5 @@ def write_class_reports(results: list[GradingResult], out: Path, canvas_column: 
         rows = [(r.identity, r.student, r.final_score if r.status == ResultStatus.GRADED else None)
                 for r in results]
         warnings = write_canvas_import(rows, out / "canvas_import.csv", column, possible)
-    write_summary(results, out / "summary.html")
+    write_summary(results, out / "summary.html", set_aside, bundle)
     return warnings

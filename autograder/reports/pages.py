@@ -8,12 +8,13 @@ data; each page's Content-Security-Policy allows no script at all.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
 
 from autograder.reports.plots import draw, histogram_png
-from autograder.results import CellStatus, GradingResult, Plot, ResultStatus, TestStatus
+from autograder.results import NO_PUBLIC_TESTS, CellStatus, GradingResult, Plot, ResultStatus, TestStatus
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder.reports", "templates"),
@@ -38,6 +39,7 @@ def feedback_html(result: GradingResult, show_hidden_messages: bool = True) -> s
     problem_cells = [c for c in result.cells if c.status != CellStatus.OK or c.notes]
     return _ENV.get_template("feedback.html.j2").render(
         r=result, plots=plots, problem_cells=problem_cells, show_hidden_messages=show_hidden_messages,
+        no_public_tests=NO_PUBLIC_TESTS,
     )
 
 
@@ -68,8 +70,11 @@ def _speed_rows(graded: list[GradingResult]) -> list[dict]:
             for (q, t, what), row in checks.items()]
 
 
-def summary_html(results: list[GradingResult]) -> str:
-    """The class picture for TAs: scores, each question's mean and pass rate, the commonest failures."""
+def summary_html(results: list[GradingResult], set_aside: Sequence[tuple[str, str, str, str]] = (),
+                 bundle: str = "") -> str:
+    """The class picture for TAs: scores, each question's mean and pass rate, the commonest failures, the
+    files not graded (``set_aside``: source, student, outcome, reason) and each result's bundle (stale where
+    it is not ``bundle``, today's)."""
     graded = [r for r in results if r.status == ResultStatus.GRADED]
     questions: dict[str, dict] = {}
     failures: dict[tuple[str, str], dict] = {}
@@ -101,12 +106,16 @@ def summary_html(results: list[GradingResult]) -> str:
         histogram=histogram_png([r.final_score for r in graded], possible) if graded else None,
         machine=graded[0].machine if graded else {}, calibration=graded[0].calibration if graded else {},
         assignment=results[0].assignment if results else "",
+        set_aside=[{"source": Path(src).name, "student": who, "outcome": outcome, "reason": why}
+                   for src, who, outcome, why in set_aside],
+        bundle=bundle, stale=[r.student for r in results if bundle and r.bundle != bundle],
     )
 
 
-def write_summary(results: list[GradingResult], path: Path) -> Path:
-    """Write the class summary to ``path``, atomically."""
+def write_summary(results: list[GradingResult], path: Path, set_aside: Sequence[tuple[str, str, str, str]] = (),
+                  bundle: str = "") -> Path:
+    """Write the class summary to ``path``, atomically (see ``summary_html``)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(summary_html(results), encoding="utf-8")
+    tmp.write_text(summary_html(results, set_aside, bundle), encoding="utf-8")
     tmp.replace(path)
     return path

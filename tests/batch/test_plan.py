@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import json
@@ -39,13 +40,51 @@ def test_canvas_names_and_a_roster_give_student_ids_and_the_newest_resubmission(
                   "doejohn_777_600_a1.ipynb", "alice.ipynb", "alice.zip")
     logged = []
     with Store(tmp_path / "gradebook.sqlite") as store:
-        jobs, kept = plan(given, store, roster=Roster.load(roster_csv), log=logged.append)
-    by_id = {j.student: j for j in jobs}
-    assert sorted(by_id) == ["alice", "alice-2", "doejohn_777", "s001"]
+        planned = plan(given, store, roster=Roster.load(roster_csv), log=logged.append)
+    by_id = {j.student: j for j in planned.jobs}
+    assert sorted(by_id) == ["doejohn_777", "s001"]
     assert by_id["s001"].path.name == "smithjane_LATE_12345_501_a1-1.ipynb"  # the newer of the two
     assert by_id["s001"].entry.name == "Jane Smith" and by_id["s001"].lms.late
     assert any("superseded" in line and "smithjane_12345_500_a1.ipynb" in line for line in logged)
-    assert kept == []
+    assert planned.kept == []
+    # Every file is accounted for: the older Canvas upload superseded, alice's two files refused (nothing
+    # tells which is hers), each with a reason naming the other.
+    aside = {(i.path.name, i.outcome.value) for i in planned.set_aside}
+    assert aside == {("smithjane_12345_500_a1.ipynb", "superseded"), ("alice.ipynb", "refused"),
+                     ("alice.zip", "refused")}
+    refused = planned.refused()["alice"]
+    assert all("alice.ipynb" in i.reason and "alice.zip" in i.reason for i in refused)
+
+
+def test_otter_export_names_are_students_of_their_own_not_a_canvas_id(tmp_path):
+    """Three students' grader.export() zips under Otter's own names, collected outside Canvas."""
+    names = ("a1_2026_11_30T23_59_59_333333.zip", "a1_2026_12_01T09_15_02_111111.zip",
+             "a1_2026_12_01T10_00_00_000000.zip")
+    assert all(parse_lms_name(n) is None for n in names)
+    with Store(tmp_path / "gradebook.sqlite") as store:
+        planned = plan(files(tmp_path / "subs", *names), store)
+    assert sorted(j.path.name for j in planned.jobs) == sorted(names)
+    assert len({j.student for j in planned.jobs}) == 3 and not planned.set_aside
+    assert all(j.lms is None for j in planned.jobs)
+    # A Canvas download of such a zip is still Canvas's: the export's whole name follows the ids.
+    canvas = parse_lms_name("smithjane_12345_67890_a1_2026_11_30T23_59_59_333333.zip")
+    assert canvas is not None and canvas.user_id == "12345"
+    assert canvas.original_name == "a1_2026_11_30T23_59_59_333333.zip"
+
+
+def test_results_graded_with_another_bundle_are_graded_again_or_kept_as_stale(tmp_path):
+    given = files(tmp_path / "subs", "ann.ipynb", "ben.ipynb")
+    with Store(tmp_path / "gradebook.sqlite") as store:
+        for f in given:
+            result = _result(f.stem, 1.0)
+            result.bundle = "old"
+            store.put(result, file_hash(f))
+        assert plan(given, store, bundle="old").kept == ["ann", "ben"]
+        fixed = plan(given, store, bundle="new")
+        assert [j.student for j in fixed.jobs] == ["ann", "ben"] and fixed.kept == []
+        assert all(j.bundle == "new" for j in fixed.jobs)
+        kept = plan(given, store, bundle="new", keep_stale=True)
+        assert kept.jobs == [] and kept.stale == ["ann", "ben"]
 
 
 def test_unchanged_files_are_kept_and_regrade_and_force_redo_them(tmp_path):
@@ -53,15 +92,14 @@ def test_unchanged_files_are_kept_and_regrade_and_force_redo_them(tmp_path):
     with Store(tmp_path / "gradebook.sqlite") as store:
         for f in given:
             store.put(_result(f.stem, 1.0), file_hash(f))
-        jobs, kept = plan(given, store)
-        assert (jobs, sorted(kept)) == ([], ["ann", "ben"])
-        jobs, kept = plan(given, store, regrade=("ben",))
-        assert [j.student for j in jobs] == ["ben"] and kept == ["ann"]
-        jobs, kept = plan(given, store, force=True)
-        assert [j.student for j in jobs] == ["ann", "ben"] and kept == []
+        planned = plan(given, store)
+        assert (planned.jobs, sorted(planned.kept)) == ([], ["ann", "ben"])
+        planned = plan(given, store, regrade=("ben",))
+        assert [j.student for j in planned.jobs] == ["ben"] and planned.kept == ["ann"]
+        planned = plan(given, store, force=True)
+        assert [j.student for j in planned.jobs] == ["ann", "ben"] and planned.kept == []
         (tmp_path / "subs" / "ann.ipynb").write_text("changed")
-        jobs, _ = plan(given, store)
-        assert [j.student for j in jobs] == ["ann"]
+        assert [j.student for j in plan(given, store).jobs] == ["ann"]
         with pytest.raises(ValueError, match="--regrade zed: no such student"):
             plan(given, store, regrade=("zed",))
 
@@ -153,3 +191,37 @@ def test_a_students_files_are_written_once_with_what_the_batch_adds(mini, tmp_pa
     data = json.loads((tmp_path / "out" / "ann" / "results.json").read_text())
     assert data["extra_data"]["identity"]["name"] == "Ann Lee"
     assert report.results[0].identity == Identity(name="Ann Lee")  # and the store has it too
+
+
+def test_a_roster_extension_moves_that_students_deadline_and_the_gradebook_shows_it(tmp_path):
+    from autograder.reports.exports import write_gradebook
+
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("student_id,name,submitted_at,extension_days,due\n"
+                          "ann,Ann Lee,2026-10-04T08:00:00+02:00,3,\n"
+                          "ben,Ben Ng,2026-10-04T08:00:00+02:00,,2026-10-04T09:00:00+02:00\n"
+                          "cat,Cat Ito,2026-10-04T08:00:00+02:00,,\n")
+    entries = {e.student_id: e for e in Roster.load(roster_csv).entries}
+    results = {who: annotate(_result(who, 10), Job(Path(f"{who}.ipynb"), who, "x", entry=entries[who]), _Spec())
+               for who in entries}
+    assert results["ann"].penalty == 0 and results["ann"].late.extended
+    assert results["ann"].late.due == "2026-10-05T23:59:00+02:00" and "extension" in results["ann"].late.note
+    assert results["ben"].penalty == 0 and results["ben"].late.due == "2026-10-04T09:00:00+02:00"
+    assert results["cat"].late.penalty_percent == 20 and not results["cat"].late.extended  # the spec's deadline
+    rows = {r["student"]: r for r in csv.DictReader(write_gradebook(list(results.values()),
+                                                                    tmp_path / "gradebook.csv").open())}
+    assert (rows["ann"]["due"], rows["ann"]["extended"]) == ("2026-10-05T23:59:00+02:00", "yes")
+    assert (rows["cat"]["due"], rows["cat"]["extended"]) == ("2026-10-02T23:59:00+02:00", "")
+
+
+@pytest.mark.parametrize("cells, column, problem", [
+    ("3,2026-10-04T09:00:00+02:00", "due", "both given"),
+    ("soon,", "extension_days", "not a number of days"),
+    ("-1,", "extension_days", "0 days or more"),
+    (",2026-10-04T09:00:00", "due", "no time zone"),
+])
+def test_a_bad_extension_is_named_by_row_and_column(tmp_path, cells, column, problem):
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(f"student_id,extension_days,due\nann,{cells}\n")
+    with pytest.raises(ValueError, match=rf"row 2, column '{column}'.*{problem}"):
+        Roster.load(roster_csv)
