@@ -27,6 +27,8 @@ from autograder.otter_mode.test_files import OtterCase, parse_test_file
 from autograder.spec import Assignment, Limits, Question
 
 DEFAULT_TIMEOUT_S = 600.0
+#: The limit per cell where none is given: dlgrade's own default, or half the whole run's limit if that is less.
+DEFAULT_CELL_TIMEOUT_S = Limits().cell_timeout
 
 #: ``otter assign`` names its zip ``<notebook stem>-autograder_<timestamp>.zip``.
 _ASSIGN_ZIP_NAME = re.compile(r"(?P<stem>.+)-autograder_\d{4}_\d{2}_\d{2}T\d{2}_\d{2}_\d{2}_\d{6}")
@@ -48,13 +50,18 @@ class OtterBundle:
     unmet_requirements: list[str]  # pip requirements of the zip that are not installed here
 
     @classmethod
-    def load(cls, zip_path: Path | str, notebook_name: str | None = None,
-             timeout_s: float = DEFAULT_TIMEOUT_S) -> "OtterBundle":
+    def load(cls, zip_path: Path | str, notebook_name: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+             cell_timeout_s: float | None = None) -> "OtterBundle":
         """Read an autograder zip; ``notebook_name`` where the zip's name does not tell it.
 
-        ``timeout_s`` limits each submission's whole ``otter run`` (the
-        notebook and all tests); it becomes the spec's cell, notebook and call
-        time limits. Raises ``OtterBundleError`` for a zip that cannot be used.
+        ``timeout_s`` (seconds) limits each submission's whole ``otter run``
+        (the notebook and all tests); it becomes the spec's notebook and call
+        time limits. ``cell_timeout_s`` (seconds; default the lesser of
+        ``DEFAULT_CELL_TIMEOUT_S`` and half of ``timeout_s``) limits each of
+        the student's cells: one that runs longer is interrupted and the rest
+        of the notebook still runs; it becomes the spec's cell time limit.
+        Raises ``OtterBundleError`` for a zip that cannot be used or limits
+        that are not positive, or a limit per cell longer than the whole run's.
         """
         zip_path = Path(zip_path)
         if not zip_path.is_file():
@@ -62,6 +69,11 @@ class OtterBundle:
                                    "that otter assign or otter generate makes")
         if not timeout_s > 0:
             raise OtterBundleError(f"{zip_path}: the time limit must be positive, got {timeout_s}")
+        if cell_timeout_s is None:
+            cell_timeout_s = min(DEFAULT_CELL_TIMEOUT_S, timeout_s / 2)
+        if not 0 < cell_timeout_s <= timeout_s:
+            raise OtterBundleError(f"{zip_path}: the time limit per cell must be positive and no longer than the "
+                                   f"whole run's {timeout_s:g} s, got {cell_timeout_s}")
         try:
             with zipfile.ZipFile(zip_path) as zf:
                 config, cases, requirements = _read_zip(zf, zip_path)
@@ -69,7 +81,7 @@ class OtterBundle:
             raise OtterBundleError(f"{zip_path}: not a zip file, or a damaged one ({e}); expected the autograder "
                                    "zip that otter assign or otter generate makes") from None
         notebook = _notebook_name(zip_path, notebook_name)
-        spec = _spec(zip_path, config, notebook, cases, timeout_s)
+        spec = _spec(zip_path, config, notebook, cases, timeout_s, cell_timeout_s)
         unmet = [r for r in requirements if not _installed(r)]
         if unmet:
             warnings.warn(f"{zip_path} asks for packages that are not installed here (Otter's runner installs "
@@ -179,7 +191,7 @@ def _notebook_name(zip_path: Path, given: str | None) -> str:
 
 
 def _spec(zip_path: Path, config: dict, notebook: str, cases: dict[str, list[OtterCase]],
-          timeout_s: float) -> Assignment:
+          timeout_s: float, cell_timeout_s: float) -> Assignment:
     """The Assignment dlgrade's results and reports need, as Otter would report the questions."""
     name = config.get("assignment_name")
     if isinstance(name, str) and name.strip():
@@ -194,6 +206,6 @@ def _spec(zip_path: Path, config: dict, notebook: str, cases: dict[str, list[Ott
     questions = {q: Question(name=q, title=q, points=round(sum(c.points for c in cs), 6), thresholds={},
                              visibility=visibility)
                  for q, cs in cases.items()}
-    limits = Limits(cell_timeout=timeout_s, notebook_timeout=timeout_s, call_timeout=timeout_s)
+    limits = Limits(cell_timeout=cell_timeout_s, notebook_timeout=timeout_s, call_timeout=timeout_s)
     return Assignment(id=ident, title=ident, notebook=notebook, questions=questions, limits=limits,
                       root=zip_path.resolve().parent)

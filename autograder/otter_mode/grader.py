@@ -1,16 +1,21 @@
 """Otter mode's grader: each submission run by Otter's own runner (``otter run``) inside dlgrade's sandbox.
 
-For every submission a fresh ``Sandbox``: the zip in ``in/`` (read-only
-inside), the notebook in ``work/`` under the assignment's file name (so that
-``otter.Notebook("hw1.ipynb")`` finds a notebook Canvas renamed), and
-``python -m otter run`` there, without Docker, under the sandbox's limits and
-a time limit for the whole run. Otter's ``results.json`` is read back
+For every submission a fresh ``Sandbox``: the zip and our ``launcher`` in
+``in/`` (read-only inside), the notebook in ``work/`` under the assignment's
+file name (so that ``otter.Notebook("hw1.ipynb")`` finds a notebook Canvas
+renamed), each of its code cells marked with the student's number of it, and
+``otter run`` there through the launcher, without Docker, under the
+sandbox's limits, the spec's limit per cell (a cell past it is interrupted
+and the rest still runs) and a time limit for the whole run. Otter's
+``results.json`` and the launcher's record of the cells are read back
 without following links and within a size cap; each question's score
-becomes one ``TestResult`` (see the package's docstring for the outcomes).
+becomes one ``TestResult``, each cell stopped at its limit a note (see the
+package's docstring for the outcomes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -26,6 +31,7 @@ from autograder.errors import ErrorKind, SubmissionError
 from autograder.grading.contract import Amend
 from autograder.grading.steps import assemble, isolation_of, prepare_sandbox, read_submission
 from autograder.habits import tolerate
+from autograder.otter_mode import launcher
 from autograder.otter_mode.bundle import OtterBundle
 from autograder.reports.files import write_student_files
 from autograder.results import GradingResult, ResultStatus, TestResult, TestStatus
@@ -35,8 +41,12 @@ from autograder.sandbox.kernel import Sandbox
 from autograder.sandbox.output import CommandRun
 
 ZIP_NAME = "autograder.zip"  # in the sandbox's in/
+LAUNCHER_NAME = "otter_launcher.py"  # in the sandbox's in/: ``launcher.py``, run there as a script
 RESULTS_DIR = "otter-results"  # in the sandbox's work/, where `otter run -o` writes results.json
+CELL_RECORD = f"{RESULTS_DIR}/cells.json"  # in work/, where the launcher records the student's cells
 MAX_RESULTS_BYTES = 8 * 2**20
+MAX_RECORD_BYTES = 64 * 2**10
+LAUNCHER = Path(launcher.__file__)
 MAX_MESSAGE_CHARS = 4000
 #: Otter's names for the results entries that stand in for questions when grading failed.
 _OTTER_FAILURES = ("Autograder Error", "Autograder Failed", "Autograder Exception")
@@ -82,22 +92,25 @@ class OtterGrader:
         sandbox = Sandbox(self.spec.limits, isolate=self.isolate, threads=self.threads)
         graded, notes = as_graded(sub.notebook)
         try:
-            prepare_sandbox(sandbox, graded, name, inbox={ZIP_NAME: self.bundle.zip_path},
+            prepare_sandbox(sandbox, graded, name, inbox={ZIP_NAME: self.bundle.zip_path, LAUNCHER_NAME: LAUNCHER},
                             folders=(RESULTS_DIR,))
+            wall_start = time.time()
             run = sandbox.run_command(
-                [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(sandbox.inbox / ZIP_NAME),
+                [sys.executable, str(sandbox.inbox / LAUNCHER_NAME), f"{self.spec.limits.cell_timeout!r}",
+                 str(sandbox.workdir / CELL_RECORD), "run", "--no-logo", "-a", str(sandbox.inbox / ZIP_NAME),
                  "-o", RESULTS_DIR, "--", name],
                 timeout=self.spec.limits.notebook_timeout,
             )
+            cells = read_cell_log(sandbox.workdir, self.spec.limits.cell_timeout, ended=wall_start + run.seconds)
             raw, problem = read_results(sandbox.workdir)
             isolation, limits = isolation_of(sandbox)
             gpu = sandbox.gpu and hardware.has_gpu()
         finally:
             sandbox.close()
-        status, tests, message = outcome(self.bundle, run, raw, problem)
+        status, tests, message = outcome(self.bundle, run, raw, problem, cells)
         result = assemble(self.spec, path, sub.student, status, submission=sub, tests=tests, message=message,
                           isolation=isolation, limits=limits, gpu=gpu, seconds={"otter": run.seconds},
-                          notes=[*sub.notes, *notes])
+                          notes=[*sub.notes, *notes, *cells.notes()])
         return _write(result, out, started, amend)
 
 
@@ -110,14 +123,17 @@ _BACK_TO_FOLDER = "__dlgrade_os.chdir(__dlgrade_started_in)"
 def as_graded(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
     """A copy of ``notebook`` as Otter's runner gets it, and a note for each line skipped.
 
-    Colab-only lines and package installs are skipped as in dlgrade's own mode (``habits.tolerate``), and
-    the copy ends in the folder it started in, whatever its cells did with ``os.chdir``.
+    Colab-only lines and package installs are skipped as in dlgrade's own mode (``habits.tolerate``), each
+    code cell carries the student's number of it (``metadata["dlgrade"]["cell"]``, counting every cell from
+    1) for the launcher's limit per cell, and the copy ends in the folder it started in, whatever its cells
+    did with ``os.chdir``.
     """
     out, notes = nbformat.from_dict(notebook), []
     for number, cell in enumerate(out.cells, 1):
         if cell.cell_type == "code":
             tolerated = tolerate(cell.source)
             cell.source = tolerated.source
+            cell.metadata[launcher.MARK] = {"cell": number}
             notes += [f"cell {number}: {note}" for note in tolerated.notes]
     out.cells = [nbformat.v4.new_code_cell(_REMEMBER_FOLDER), *out.cells, nbformat.v4.new_code_cell(_BACK_TO_FOLDER)]
     return out, notes
@@ -154,18 +170,69 @@ def read_results(workdir: Path) -> tuple[bytes | None, str]:
         return None, "" if e.kind == ErrorKind.MISSING else str(e)
 
 
-def outcome(bundle: OtterBundle, run: CommandRun, raw: bytes | None,
-            problem: str = "") -> tuple[ResultStatus, list[TestResult], str]:
-    """Status, tests and message of a graded submission from Otter's run and results.json (see the module doc)."""
+@dataclasses.dataclass(frozen=True)
+class CellLog:
+    """What the launcher recorded of the student's cells (see ``launcher``), read as data from the sandbox.
+
+    Cells are the student's numbers (every cell counted from 1); seconds are as the launcher measured them.
+    """
+
+    limit_s: float  # the limit per cell
+    stopped: tuple[tuple[int, float], ...] = ()  # (cell, seconds) of each cell interrupted at the limit
+    running: int | None = None  # the cell that was running when the run ended (killed, or its kernel died)
+    running_s: float = 0.0  # how long it had run then
+
+    def notes(self) -> list[str]:
+        """One note for each cell stopped at the limit, as dlgrade's own mode words it."""
+        return [f"cell {cell}: stopped after {seconds:.0f} s (the limit per cell is {self.limit_s:g} s); the cells "
+                "after it and Otter's tests still ran" for cell, seconds in self.stopped]
+
+    def running_cell(self) -> str:
+        """Which cell was running when the run ended, and whether it had gone on past its limit; "" if none."""
+        if self.running is None:
+            return ""
+        if self.running_s > self.limit_s + 1:  # an interrupt lands within a second unless the code catches it
+            return (f"cell {self.running} was still running after it was interrupted at the {self.limit_s:g} s limit "
+                    "per cell (code that catches KeyboardInterrupt goes on)")
+        return f"cell {self.running} was running"
+
+
+def read_cell_log(workdir: Path, limit_s: float, ended: float) -> CellLog:
+    """The launcher's record of the cells in the sandbox's ``workdir``; ``ended`` is ``time.time()`` at the
+    run's end, for how long the cell then running had run. A record that is missing, a link, oversized or
+    malformed (the notebook's code can write there) is read as an empty one; nothing is raised."""
+    try:
+        data = json.loads(read_file(workdir, CELL_RECORD, MAX_RECORD_BYTES))
+    except (SubmissionError, ValueError, UnicodeDecodeError):
+        return CellLog(limit_s)
+    if not isinstance(data, dict):
+        return CellLog(limit_s)
+    entries = data.get("stopped")
+    stopped = tuple((e["cell"], float(e["seconds"])) for e in (entries if isinstance(entries, list) else [])
+                    if isinstance(e, dict) and _cell_number(e.get("cell")) and _number(e.get("seconds")))
+    running, since = data.get("running"), data.get("since")
+    if not (_cell_number(running) and isinstance(since, (int, float)) and _number(since)):
+        return CellLog(limit_s, stopped)
+    return CellLog(limit_s, stopped, running, max(ended - since, 0.0))
+
+
+def outcome(bundle: OtterBundle, run: CommandRun, raw: bytes | None, problem: str = "",
+            cells: CellLog | None = None) -> tuple[ResultStatus, list[TestResult], str]:
+    """Status, tests and message of a graded submission from Otter's run, results.json and the launcher's record
+    of the cells (``cells``, which names the cell that was running when the run was killed or its kernel died);
+    see the module doc."""
     rejected = ResultStatus.REJECTED
+    running = cells.running_cell() if cells is not None else ""
     if run.timed_out:
-        return rejected, [], f"ran past the {bundle.spec.limits.notebook_timeout:g} s time limit; not graded"
+        return rejected, [], (f"ran past the {bundle.spec.limits.notebook_timeout:g} s time limit; not graded"
+                              + (f": {running}" if running else ""))
     if problem:
         return rejected, [], f"{problem}; not graded"
     if raw is None:
         if "DeadKernelError" in run.output:
-            return rejected, [], ("the notebook's kernel died while Otter ran it (the code exited or killed its "
-                                  "process); not graded")
+            where = f"it ({running})" if running else "it"
+            return rejected, [], (f"the notebook's kernel died while Otter ran {where} (the code exited or killed "
+                                  "its process); not graded")
         return ResultStatus.ERROR, [], (f"Otter's runner wrote no results (exit code {run.returncode}): "
                                         f"{_last_lines(run.output)}")
     try:
@@ -209,6 +276,10 @@ def _question_result(bundle: OtterBundle, q: str, entry: dict | None) -> TestRes
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _cell_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _last_lines(text: str, n: int = 15) -> str:

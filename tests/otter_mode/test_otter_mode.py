@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +30,8 @@ import pytest
 import saved_as
 
 from autograder.errors import OtterBundleError
-from autograder.otter_mode import OtterBundle, OtterGrader
-from autograder.otter_mode.grader import notebook_name_of, outcome, read_results
+from autograder.otter_mode import OtterBundle, OtterGrader, launcher
+from autograder.otter_mode.grader import CELL_RECORD, CellLog, notebook_name_of, outcome, read_cell_log, read_results
 from autograder.otter_mode.test_files import parse_test_file
 from autograder.results import read as read_result
 from autograder.sandbox.kernel import Sandbox
@@ -48,6 +49,13 @@ PARTLY_WRONG = [CORRECT[0], "def mean(xs):\n    return sum(xs) // len(xs)", 'gre
 #: What otter run gives each of them (checked here too, so that a broken reference cannot pass).
 EXPECTED = {"correct": {"q1": 2, "q2": 3, "q3": 1}, "partly_wrong": {"q1": 2, "q2": 1, "q3": 0},
             "empty": {"q1": 0, "q2": 0, "q3": 0}}
+#: A cell that never ends unless interrupted, and one that goes on when interrupted (time.sleep, unlike a busy
+#: loop under ipykernel 7, lets the cell's own ``except KeyboardInterrupt`` catch the interrupt).
+ENDLESS = "import time\ntime.sleep(10**6)  # waits for ever"
+STUCK = "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except KeyboardInterrupt:\n        pass"
+#: Where they go in the student's notebook (cells counted from 1, as notes count them): after q1's check, and
+#: after the cell that makes the grader, before any answer.
+ENDLESS_CELL, STUCK_CELL = 7, 4
 
 
 # -- fixtures: the assignment built twice, submissions, reference runs ---------------------
@@ -59,13 +67,18 @@ class Demo:
     subs: dict[tuple[str, str], Path]  # (format, kind) -> submission
 
 
-def _answered(student_nb: Path, answers: list[str], extra_cells: list[str] = ()) -> nbformat.NotebookNode:
+def _answered(student_nb: Path, answers: list[str], extra_cells: list[str] = (),
+              inserted: tuple[int, str] | None = None) -> nbformat.NotebookNode:
+    """The student's notebook with ``answers``, ``extra_cells`` at its end and ``inserted`` = (number, source),
+    a cell that becomes cell ``number`` (counted from 1)."""
     nb = nbformat.read(student_nb, 4)
     cells = [c for c in nb.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
     assert len(cells) == len(answers)
     for cell, answer in zip(cells, answers, strict=True):
         cell.source = answer
     nb.cells += [nbformat.v4.new_code_cell(textwrap.dedent(src).strip()) for src in extra_cells]
+    if inserted is not None:
+        nb.cells.insert(inserted[0] - 1, nbformat.v4.new_code_cell(inserted[1]))
     return nb
 
 
@@ -97,6 +110,8 @@ def demo(tmp_path_factory) -> Demo:
             "partly_wrong": _answered(student, PARTLY_WRONG),
             "empty": nbformat.read(student, 4),
             "loop": _answered(student, CORRECT[:2] + ["while True:\n    pass"]),
+            "endless_cell": _answered(student, CORRECT, inserted=(ENDLESS_CELL, ENDLESS)),
+            "stuck": _answered(student, CORRECT, inserted=(STUCK_CELL, STUCK)),
             "planted": _answered(student, CORRECT[:2] + [f"greeting = open({str(secret)!r}).read()"]),
         }
         for kind, nb in made.items():
@@ -369,6 +384,47 @@ def test_results_are_never_read_through_a_link(tmp_path):
     assert raw is None and "is a link or not a folder" in problem
 
 
+def test_the_launchers_record_of_the_cells_is_read_back_as_data(small_bundle, tmp_path):
+    (tmp_path / "otter-results").mkdir()
+    record = launcher.Record(str(tmp_path / CELL_RECORD), limit_s=0.05)
+    interrupted = {"content": {"status": "error", "ename": "KeyboardInterrupt"}}
+    record.start(7)
+    time.sleep(0.06)
+    record.end(7, interrupted)  # stopped at the limit
+    record.start(8)
+    record.end(8, interrupted)  # raised KeyboardInterrupt itself, at once: not the limit's doing
+    record.start(9)
+    record.end(9, {"content": {"status": "ok"}})
+    record.start(12)
+    log = read_cell_log(tmp_path, 0.05, ended=time.time() + 5)
+    assert [cell for cell, _ in log.stopped] == [7] and log.running == 12 and 4.9 < log.running_s < 6
+    assert log.notes() == ["cell 7: stopped after 0 s (the limit per cell is 0.05 s); the cells after it and "
+                           "Otter's tests still ran"]
+    assert outcome(small_bundle, _run(timed_out=True, returncode=-9), None, cells=log)[2] == (
+        "ran past the 60 s time limit; not graded: cell 12 was still running after it was interrupted at the "
+        "0.05 s limit per cell (code that catches KeyboardInterrupt goes on)")
+    died = outcome(small_bundle, _run("nbclient.exceptions.DeadKernelError: Kernel died", 1), None,
+                   cells=CellLog(120, running=3, running_s=1))
+    assert died[2].startswith("the notebook's kernel died while Otter ran it (cell 3 was running)")
+    # What the notebook's code may leave there instead is read as no record at all.
+    for planted in ("[1, 2", '["not", "a", "record"]', '{"stopped": [{"cell": true, "seconds": 1}], "running": 0}'):
+        (tmp_path / CELL_RECORD).write_text(planted)
+        assert read_cell_log(tmp_path, 2, ended=time.time()) == CellLog(2)
+    (tmp_path / CELL_RECORD).unlink()
+    (tmp_path / CELL_RECORD).symlink_to(tmp_path / "elsewhere.json")
+    assert read_cell_log(tmp_path, 2, ended=time.time()) == CellLog(2)
+
+
+def test_the_limit_per_cell_is_half_the_whole_runs_at_most_dlgrades_own(small_bundle):
+    zip_path = small_bundle.zip_path
+    assert OtterBundle.load(zip_path).spec.limits.cell_timeout == 120  # 600 s for the whole run
+    assert OtterBundle.load(zip_path, timeout_s=45).spec.limits.cell_timeout == 22.5
+    assert OtterBundle.load(zip_path, timeout_s=45, cell_timeout_s=45).spec.limits.cell_timeout == 45
+    for bad in (0, -1, 46, float("nan")):
+        with pytest.raises(OtterBundleError, match="the time limit per cell must be positive and no longer"):
+            OtterBundle.load(zip_path, timeout_s=45, cell_timeout_s=bad)
+
+
 # -- grading real submissions (slow: every otter run starts a kernel) ---------------------------
 
 
@@ -410,13 +466,34 @@ def test_a_renamed_notebook_is_graded_under_the_assignments_name(demo, reference
     assert scores(result) == references["exception", "correct"].result() == EXPECTED["correct"]
 
 
+@pytest.mark.slow
+@needs_bwrap
+def test_an_endless_cell_is_stopped_at_the_limit_per_cell_and_the_rest_is_graded(demo, references, tmp_path):
+    """A cell that would sleep for ever, among right answers: interrupted after the 2 s per cell, named in a
+    note, and every question scores what the same answers score without it (otter run's reference)."""
+    bundle = OtterBundle.load(demo.zips["exception"], timeout_s=120, cell_timeout_s=2)
+    assert bundle.spec.limits.cell_timeout == 2 and bundle.spec.limits.notebook_timeout == 120
+    with OtterGrader(bundle, isolate=True) as grader:
+        started = time.monotonic()
+        result = grader.grade(demo.subs["exception", "endless_cell"], tmp_path, student="endless")
+        seconds = time.monotonic() - started
+    assert result.status == "graded" and result.isolation == "bubblewrap", result.message
+    assert scores(result) == references["exception", "correct"].result() == EXPECTED["correct"]
+    stopped = [n for n in result.notes if "stopped after" in n]
+    assert len(stopped) == 1, result.notes
+    assert re.match(rf"cell {ENDLESS_CELL}: stopped after \d+ s \(the limit per cell is 2 s\)", stopped[0])
+    assert read_result(tmp_path / "endless" / "results.json").notes == result.notes
+    assert seconds < 60
+
+
 @pytest.fixture(scope="module")
 def loop_then_next(demo, graders, tmp_path_factory):
-    """A submission that never ends, under a 10 s limit, then the next submission of the batch."""
+    """A submission with a cell that goes on when interrupted, under a 20 s limit (1 s per cell), then the next
+    submission of the batch."""
     out = tmp_path_factory.mktemp("after-loop")
-    with OtterGrader(OtterBundle.load(demo.zips["exception"], timeout_s=10), isolate=True) as short:
+    with OtterGrader(OtterBundle.load(demo.zips["exception"], timeout_s=20, cell_timeout_s=1), isolate=True) as short:
         started = time.monotonic()
-        looped = short.grade(demo.subs["exception", "loop"], out, student="loop")
+        looped = short.grade(demo.subs["exception", "stuck"], out, student="stuck")
         looped_seconds = time.monotonic() - started
     following = graders["exception"].grade(demo.subs["exception", "planted"], out, student="planted")
     return looped, looped_seconds, following
@@ -424,11 +501,16 @@ def loop_then_next(demo, graders, tmp_path_factory):
 
 @pytest.mark.slow
 @needs_bwrap
-def test_an_endless_submission_is_stopped_at_its_limit_and_the_batch_goes_on(loop_then_next):
+def test_a_cell_that_goes_on_when_interrupted_is_ended_by_the_whole_limit_and_the_batch_goes_on(loop_then_next):
     looped, seconds, following = loop_then_next
-    assert looped.status == "rejected" and looped.message == "ran past the 10 s time limit; not graded"
+    assert looped.status == "rejected", looped.message
+    # The cell is named; and, unless Otter took the whole 20 s but 2 to reach it (a loaded machine), so is why.
+    interrupted = "still running after it was interrupted at the 1 s limit per cell (code that catches " \
+                  "KeyboardInterrupt goes on)"
+    assert looped.message in (f"ran past the 20 s time limit; not graded: cell {STUCK_CELL} was {how}"
+                              for how in (interrupted, "running")), looped.message
     assert looped.score == 0 and looped.possible == 6
-    assert 9.5 < seconds < 25
+    assert 19.5 < seconds < 40
     assert following.status == "graded" and scores(following)["q1"] == 2
 
 
@@ -470,7 +552,7 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
     moves.cells.insert(-1, nbformat.v4.new_code_cell(
         "%tensorflow_version 2.x\nimport os, tempfile\nos.chdir(tempfile.mkdtemp())"))
     nbformat.write(moves, folder / "chdir.ipynb")
-    shutil.copy(demo.subs["ok", "loop"], folder / "looper.ipynb")
+    shutil.copy(demo.subs["ok", "loop"], folder / "looper.ipynb")  # q3's answer loops for ever
     generated = tmp_path / "autograder.zip"
     shutil.copy(demo.zips["ok"], generated)
     out = tmp_path / "out"
@@ -494,5 +576,8 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
     exit_reference = otter_run_scores(demo.zips["ok"], tmp_path / "as-otter-names-it" / "demo.ipynb",
                                       tmp_path / "otter-exit")
     assert {q: float(rows["exit_last"][q]) for q in exit_reference} == exit_reference  # whatever Otter makes of it
-    assert rows["looper"]["status"] == "rejected"
-    assert "looper: not graded: ran past the 45 s time limit" in proc.stdout
+    # The loop is stopped at the limit per cell (half of --timeout) and the rest graded: q3 unanswered.
+    assert rows["looper"]["status"] == "graded"
+    assert {q: float(rows["looper"][q]) for q in EXPECTED["correct"]} == {"q1": 2, "q2": 3, "q3": 0}
+    notes = read_result(out / "looper" / "results.json").notes
+    assert any(n.startswith("cell 11: stopped after ") and "(the limit per cell is 22.5 s)" in n for n in notes), notes
