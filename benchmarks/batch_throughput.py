@@ -209,8 +209,8 @@ def main() -> None:
 
 
 def compare(others: list[Path], folder: Path, tmp: Path, count: int, rounds: int) -> None:
-    """This checkout's batch against each of ``others``' on the same class, in turn each round; each checkout
-    with its own reference figures."""
+    """This checkout's batch against each of ``others``' on the same class, in turn each round (the order
+    reversed every other round); each checkout with its own reference figures."""
     trees = {"this checkout": ROOT, **{str(other): other for other in others}}
     one = tmp / "one"
     one.mkdir()
@@ -223,7 +223,10 @@ def compare(others: list[Path], folder: Path, tmp: Path, count: int, rounds: int
     seconds: dict[str, list[float]] = {name: [] for name in trees}
     cpu: dict[str, list[float]] = {name: [] for name in trees}
     for r in range(rounds):
-        for i, (name, tree) in enumerate(trees.items()):
+        # Every other round in the opposite order (A B, B A, A B, ...): a cost that falls on whichever batch
+        # runs first or second in a round (a cold cache, a neighbour's leftovers) falls on each checkout alike.
+        order = list(enumerate(trees.items()))
+        for i, (name, tree) in order if r % 2 == 0 else reversed(order):
             used: dict[str, float] = {}
             with cpu_seconds(used, name):
                 wall, _, _ = dlgrade(folder, tmp / f"round{r}-{i}", "--calibration-from", str(calibrated[name]),

@@ -5,6 +5,10 @@ import numpy as np
 from autograder.checks.values import array
 from autograder.judge import test_case
 
+#: A vectorised call slower than this many times what would pass, plus ``REQUEST_SLACK`` seconds of a request's
+#: fixed cost, cannot pass however it is timed: its single calls decide.
+FAR_TOO_SLOW, REQUEST_SLACK = 5.0, 0.05
+
 
 def _element_loop(a, x, y):
     out = np.empty_like(x)
@@ -54,9 +58,17 @@ def vectorized_is_faster_than_serial(sub, ctx):
 
     def speedup(attempt):
         serial = sub.timed("saxpy_serial", n=1, warmup=0, fresh=fresh).per_call
-        vector = sub.timed("saxpy_vectorized", n=2, warmup=1, fresh=fresh, check=right, per_request=10).per_call
         # The same element loop, run in the grader: a serial version slowed on purpose cannot flatter the ratio.
         loop = ctx.time_here(_element_loop, a, x, y, n=2, warmup=0)
+        allowed = min(serial, loop) / ctx.number("min_speedup")
+        # One call a request first: a version far slower than it may be (a loop in disguise, hundreds of ms a
+        # call) is judged on those calls, its request's fixed cost and more allowed for. Only one that might
+        # pass is timed ten calls a request, where a request's ~10 ms cannot drown a call of a few ms.
+        single = sub.timed("saxpy_vectorized", n=2, warmup=1, fresh=fresh, check=right).seconds
+        if min(single) > FAR_TOO_SLOW * allowed + REQUEST_SLACK:
+            vector = min(single)
+        else:
+            vector = sub.timed("saxpy_vectorized", n=2, warmup=0, fresh=fresh, check=right, per_request=10).per_call
         ctx.note(f"attempt {attempt}: serial {serial * 1e3:.1f} ms (the grader's loop {loop * 1e3:.1f} ms), "
                  f"vectorised {vector * 1e3:.2f} ms")
         return min(serial, loop) / max(vector, 1e-6)
