@@ -73,16 +73,18 @@ def submissions_in(paths: list[Path]) -> list[Path]:
 
 def grade(assignment: str | None, submissions: list[Path], out: Path, options: GradeOptions | None = None,
           events: BatchEvents | None = None, root: Path | None = None, otter_zip: Path | None = None,
-          otter_timeout: float = 600.0, otter_notebook: str | None = None, slots: Any = None) -> BatchReport:
+          otter_timeout: float = 600.0, otter_notebook: str | None = None, slots: Any = None,
+          otter_cell_timeout: float | None = None) -> BatchReport:
     """Grade files into ``out/<student>/`` and the class reports into ``out``.
 
     A rerun grades only what is not done (``options.force`` and
     ``options.regrade`` redo work); see ``batch.GradeOptions`` for the rest.
     ``otter_zip`` grades a plain Otter assignment with Otter's own runner (in
     our sandbox) instead of a dlgrade assignment, each submission within
-    ``otter_timeout`` seconds; ``otter_notebook`` names its notebook's file where neither the zip's name nor
-    the submissions' ``otter.Notebook("…")`` calls say it. ``slots`` (``batch.shared_slots``) caps the
-    kernels of batches run side by side. Raises ``UsageError``, ``SpecError``,
+    ``otter_timeout`` seconds, each of its cells at most ``otter_cell_timeout`` seconds (default: 120 s or
+    half of ``otter_timeout``, whichever is less); ``otter_notebook`` names its notebook's file where neither
+    the zip's name nor the submissions' ``otter.Notebook("…")`` calls say it. ``slots``
+    (``batch.shared_slots``) caps the kernels of batches run side by side. Raises ``UsageError``, ``SpecError``,
     ``BuildError``, ``RosterError``, ``OtterBundleError`` for what cannot be
     graded as asked, and ``StoreError`` when results cannot be stored.
     """
@@ -93,7 +95,8 @@ def grade(assignment: str | None, submissions: list[Path], out: Path, options: G
     options = options or batch.GradeOptions()
     bundle: AnyBundle
     if otter_zip is not None:
-        bundle = OtterBundle.load(Path(otter_zip), notebook_name=otter_notebook, timeout_s=otter_timeout)
+        bundle = OtterBundle.load(Path(otter_zip), notebook_name=otter_notebook, timeout_s=otter_timeout,
+                                  cell_timeout_s=otter_cell_timeout)
     elif assignment is None:
         raise UsageError("name the assignment to grade (or give --otter-zip)")
     else:

@@ -73,7 +73,7 @@ def cmd_grade(args) -> int:
     report = api.grade(assignment, paths, args.output, options,
                        BatchEvents(terminal.log, terminal.on_plan, terminal.on_result),
                        root=args.root, otter_zip=args.otter_zip, otter_timeout=args.timeout,
-                       otter_notebook=args.notebook_name)
+                       otter_notebook=args.notebook_name, otter_cell_timeout=args.cell_timeout)
     terminal.close()
     if not args.quiet:
         print(closing_summary(report.new, report.results, report.kept,
@@ -255,6 +255,9 @@ def parser() -> argparse.ArgumentParser:
                    help="grade a plain Otter assignment: its autograder zip, run by Otter's own runner in our sandbox")
     g.add_argument("--timeout", type=float, default=600.0,
                    help="with --otter-zip: seconds each submission may run (default 600)")
+    g.add_argument("--cell-timeout", type=float, metavar="SECONDS",
+                   help="with --otter-zip: seconds each of a notebook's cells may run before it is interrupted and "
+                        "the rest graded (default: 120 or half of --timeout, whichever is less)")
     g.add_argument("--notebook-name", metavar="HW.ipynb",
                    help="with --otter-zip: the assignment notebook's file name, where neither the zip's name "
                         "(otter assign's) nor each submission's otter.Notebook(\"...\") call says it")

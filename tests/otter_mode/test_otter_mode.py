@@ -557,7 +557,7 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
     shutil.copy(demo.zips["ok"], generated)
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "--otter-zip", str(generated),
-                           str(folder), "-o", str(out), "--workers", "2", "--timeout", "45"],
+                           str(folder), "-o", str(out), "--workers", "2", "--timeout", "45", "--cell-timeout", "8"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out / "gradebook.csv") as f:
@@ -576,8 +576,8 @@ def test_dlgrade_grade_otter_zip_batch_matches_otter_run(demo, references, tmp_p
     exit_reference = otter_run_scores(demo.zips["ok"], tmp_path / "as-otter-names-it" / "demo.ipynb",
                                       tmp_path / "otter-exit")
     assert {q: float(rows["exit_last"][q]) for q in exit_reference} == exit_reference  # whatever Otter makes of it
-    # The loop is stopped at the limit per cell (half of --timeout) and the rest graded: q3 unanswered.
+    # The loop is stopped at the limit per cell (--cell-timeout) and the rest graded: q3 unanswered.
     assert rows["looper"]["status"] == "graded"
     assert {q: float(rows["looper"][q]) for q in EXPECTED["correct"]} == {"q1": 2, "q2": 3, "q3": 0}
     notes = read_result(out / "looper" / "results.json").notes
-    assert any(n.startswith("cell 11: stopped after ") and "(the limit per cell is 22.5 s)" in n for n in notes), notes
+    assert any(n.startswith("cell 11: stopped after ") and "(the limit per cell is 8 s)" in n for n in notes), notes
