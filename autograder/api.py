@@ -60,14 +60,26 @@ def bundle_for(assignment: str, root: Path | None = None, rebuild: bool = True) 
     return Bundle(build_mod.load_bundle(bundle), bundle)
 
 
-def submissions_in(paths: list[Path]) -> list[Path]:
-    """Files to grade: the files given, and the notebooks and zips inside folders given."""
+def submissions_in(paths: list[Path], skipped: list[str] | None = None) -> list[Path]:
+    """Files to grade: the files given, and the notebooks and zips (any case: ``.IPYNB``) inside folders given.
+
+    What a folder holds besides is not graded, and each entry is said in ``skipped`` (a folder inside is not
+    searched: give it as an argument of its own); hidden entries (``.ipynb_checkpoints``, macOS's ``._a1.ipynb``)
+    are left out.
+    """
     found = []
     for p in paths:
-        if p.is_dir():
-            found += sorted(f for f in p.iterdir() if f.suffix in SUBMISSION_SUFFIXES and f.is_file())
-        else:
+        if not p.is_dir():
             found.append(p)
+            continue
+        for f in sorted(p.iterdir()):
+            if f.name.startswith(".") or f.name == "__MACOSX":  # a checkout's, an editor's or macOS's own
+                continue
+            if f.suffix.lower() in SUBMISSION_SUFFIXES and f.is_file():
+                found.append(f)
+            elif skipped is not None:
+                skipped.append(f"{f}: a folder, not searched (give it as an argument of its own)" if f.is_dir()
+                               else f"{f}: neither a .ipynb notebook nor a .zip")
     return found
 
 
@@ -101,11 +113,15 @@ def grade(assignment: str | None, submissions: list[Path], out: Path, options: G
         raise UsageError("name the assignment to grade (or give --otter-zip)")
     else:
         bundle = bundle_for(assignment, root)
-    files = submissions_in([Path(s) for s in submissions])
+    skipped: list[str] = []
+    files = submissions_in([Path(s) for s in submissions], skipped)
     if options.student and len(files) != 1:
         raise UsageError("--student names one submission; more than one was given")
     roster = Roster.load(options.roster) if options.roster else None
-    return batch.run(bundle, files, Path(out), options, events or batch.BatchEvents(), roster=roster, slots=slots)
+    events = events or batch.BatchEvents()
+    for line in skipped:
+        events.log(f"not graded: {line}")
+    return batch.run(bundle, files, Path(out), options, events, roster=roster, slots=slots)
 
 
 def report(out: Path, log: Callable[[str], None] = lambda line: None) -> list[GradingResult]:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import stat
+import unicodedata
 import warnings
 import zipfile
 from pathlib import Path
@@ -44,9 +45,13 @@ class Submission:
 
 
 def student_id(path: Path) -> str:
-    """The id a file is graded under: its stem, made safe as a folder name."""
-    stem = path.name[: -len(".ipynb")] if path.name.endswith(".ipynb") else path.stem
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"
+    """The id a file is graded under: its stem (Unicode NFC), made safe as a folder name.
+
+    Letters and digits of any script are kept (``jörg`` and ``jérg`` stay two students); every run of other
+    characters becomes ``_``.
+    """
+    stem = path.name[: -len(".ipynb")] if path.name.lower().endswith(".ipynb") else path.stem
+    safe = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", stem)).strip("._") or "submission"
     return safe[:100]
 
 
@@ -65,7 +70,7 @@ def load(path: Path | str, notebook_name: str, student: str | None = None) -> Su
         where = f"{path} (member {inner})"
         if submitted is not None:
             modified, source = submitted, TimeSource.ZIP
-    elif path.suffix == ".ipynb" or path.suffix == "":
+    elif path.suffix.lower() == ".ipynb" or path.suffix == "":
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
             raise IntakeError(f"{path}: the notebook is {size / 2**20:.0f} MB; the limit is "

@@ -207,6 +207,7 @@ class Identity:
     section: str = ""
     email: str = ""
     lms_late: bool = False  # the LMS's file name marks it LATE
+    on_roster: bool = False  # the roster named the student: its student id is the institution's own
 
     def __bool__(self) -> bool:
         return any(dataclasses.astuple(self))

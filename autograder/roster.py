@@ -126,6 +126,9 @@ def _stem(file: Path) -> str:
     return file.name[: -len(".ipynb")] if file.name.endswith(".ipynb") else file.stem
 
 
+#: The longest extension in days a roster may give (``extension_days``); a later deadline is a ``due``.
+MAX_EXTENSION_DAYS = 366
+
 # Simple roster: header names, lowercased, to RosterEntry fields.
 _SIMPLE_COLUMNS = {"student_id": "student_id", "name": "name", "canvas_id": "canvas_id",
                    "login": "sis_login", "email": "email", "section": "section",
@@ -242,8 +245,9 @@ def _simple_entries(path: Path, lowered: list[str], rows: list[list[str]]) -> li
         due = _timestamp(path, number, fields.pop("due"), "due")
         extension = _days(path, number, fields.pop("extension_days"))
         if due is not None and extension is not None:
-            raise RosterError(path, number, "due", "and extension_days are both given; give one: the student's own "
-                                                   "deadline (due) or days added to the assignment's (extension_days)")
+            raise RosterError(path, number, "extension_days", "given with due as well; give one: the student's own "
+                                                              "deadline (due) or days added to the assignment's "
+                                                              "(extension_days)")
         entry = RosterEntry(**fields, submitted_at=when, due=due, extension_days=extension)
         unique.add(entry, number, id_column="student_id", canvas_column="canvas_id", login_column="login")
         entries.append(entry)
@@ -304,8 +308,9 @@ def _days(path: Path, row: int, text: str) -> float | None:
     except ValueError:
         raise RosterError(path, row, "extension_days", f"{text!r} is not a number of days; write e.g. 3 or "
                                                        "1.5") from None
-    if not days >= 0 or days == float("inf"):
-        raise RosterError(path, row, "extension_days", f"{text!r}: an extension is 0 days or more")
+    if not 0 <= days <= MAX_EXTENSION_DAYS:
+        raise RosterError(path, row, "extension_days", f"{text!r}: an extension is 0 to {MAX_EXTENSION_DAYS} days; "
+                                                       "for a deadline further off give the student's own in due")
     return days
 
 

@@ -111,6 +111,16 @@ class Store:
                  json.dumps(result.to_dict(), default=str), result.bundle),
             )
 
+    def files(self) -> list[tuple[str, str, str]]:
+        """(student, source, sha256) of every stored result; the sha256 is empty for a refusal."""
+        rows = self.db.execute("select student, source, sha256 from results order by student").fetchall()
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    def forget(self, student: str) -> None:
+        """Remove a student's stored result (one whose file now belongs to another id)."""
+        with self._writing(f"the removal of {student}'s old result"):
+            self.db.execute("delete from results where student = ?", (student,))
+
     def put_set_aside(self, items: list[tuple[str, str, str, str]]) -> None:
         """The files this run set aside, (source, student, outcome, reason) each, in place of the last run's."""
         with self._writing("the files set aside"):

@@ -50,6 +50,7 @@ class SetAside:
     student: str
     outcome: Outcome
     reason: str
+    who: Identity = dataclasses.field(default_factory=Identity)  # as the roster and Canvas's name tell
 
 
 @dataclasses.dataclass
@@ -61,6 +62,10 @@ class Plan:
     kept: list[str]
     set_aside: list[SetAside] = dataclasses.field(default_factory=list)
     stale: list[str] = dataclasses.field(default_factory=list)  # kept, though graded with an older bundle
+    regraded: list[str] = dataclasses.field(default_factory=list)  # graded again: stored with an older bundle
+    #: Whose each file given is, by sha256 and by path (see ``batch.runner``: a stored result of such a file
+    #: under another id is one of the past, the file renamed or its student now named by a roster).
+    owners: dict[str, set[str]] = dataclasses.field(default_factory=dict)
 
     def refused(self) -> dict[str, list[SetAside]]:
         """The refused files by the student they name."""
@@ -93,23 +98,41 @@ def plan(files: list[Path], store: Store, student: str | None = None, force: boo
     for f in files:
         ident, entry, lms = student_for(f, roster)
         ident = student or ident
-        candidates.setdefault(ident, []).append(Job(f, ident, "", entry, lms, bundle=bundle))
+        if roster is not None and entry is None:
+            log(f"{ident}: {f.name} matches no one on the roster (by Canvas id, login or student id); "
+                "graded under this id")
+        # Ids that differ only in case are one folder on macOS and Windows: one student, as the roster has it.
+        candidates.setdefault(ident.casefold(), []).append(Job(f, ident, "", entry, lms, bundle=bundle))
     chosen, set_aside = _one_file_each(candidates, log)
-    jobs, kept, stale = [], [], []
+    planned = Plan([], [], set_aside)
     for job in chosen:
-        job.sha256 = file_hash(job.path)
-        stored = None if force or job.student in regrade else store.current(job.student, job.sha256)
-        if stored is not None and (stored == bundle or keep_stale):
-            kept.append(job.student)
-            if stored != bundle:
-                stale.append(job.student)
-        else:
-            jobs.append(job)
-    given = {j.student for j in jobs} | set(kept) | {item.student for item in set_aside}
+        _grade_or_keep(planned, job, store, force or job.student in regrade, bundle, keep_stale)
+    for item in set_aside:
+        planned.owners.setdefault(str(item.path), set()).add(item.student)
+    given = {j.student for j in planned.jobs} | set(planned.kept) | {item.student for item in set_aside}
     unknown = set(regrade) - given
     if unknown:
         raise UsageError(f"--regrade {', '.join(sorted(unknown))}: no such student among the submissions given")
-    return Plan(jobs, kept, set_aside, stale)
+    if planned.regraded:
+        log(f"graded with an older bundle (its hidden tests or spec changed since): grading again "
+            f"{', '.join(planned.regraded[:5])}{'…' if len(planned.regraded) > 5 else ''} (--keep-stale keeps them)")
+    return planned
+
+
+def _grade_or_keep(planned: Plan, job: Job, store: Store, redo: bool, bundle: str, keep_stale: bool) -> None:
+    """``job`` into the plan's jobs, or its stored result kept (stale where another bundle graded it)."""
+    job.sha256 = file_hash(job.path)
+    for key in (job.sha256, str(job.path)):
+        planned.owners.setdefault(key, set()).add(job.student)
+    stored = None if redo else store.current(job.student, job.sha256)
+    if stored is not None and (stored == bundle or keep_stale):
+        planned.kept.append(job.student)
+        if stored != bundle:
+            planned.stale.append(job.student)
+        return
+    if stored is not None:
+        planned.regraded.append(job.student)
+    planned.jobs.append(job)
 
 
 def _one_file_each(candidates: dict[str, list[Job]],
@@ -117,7 +140,8 @@ def _one_file_each(candidates: dict[str, list[Job]],
     """One job per student: Canvas's newest of several uploads, else each file alone; the rest set aside."""
     chosen: list[Job] = []
     set_aside: list[SetAside] = []
-    for ident, group in candidates.items():
+    for group in candidates.values():
+        ident = group[0].student
         if len(group) > 1 and all(job.lms for job in group):
             group.sort(key=lambda job: int(job.lms.submission_id or 0) if job.lms else 0)
             for older in group[:-1]:
@@ -128,12 +152,14 @@ def _one_file_each(candidates: dict[str, list[Job]],
             group = group[-1:]
         if len(group) > 1:
             names = sorted(job.path.name for job in group)
+            same = group[0].entry is not None and all(job.entry == group[0].entry for job in group)
+            why = ("the roster says they are all this student's, and nothing tells which came last" if same else
+                   "nothing tells which counts (give a roster that tells the students apart)")
             for job in group:
                 others = ", ".join(n for n in names if n != job.path.name)
                 set_aside.append(SetAside(job.path, ident, Outcome.REFUSED,
-                                          f"{job.path.name} and {others} all name student {ident}, and nothing "
-                                          "tells which counts: remove all but one (or give a roster that tells "
-                                          "the students apart) and grade again"))
+                                          f"{job.path.name} and {others} all name student {ident}; {why}: remove "
+                                          "all but one and grade again", identity_of(job)))
             log(f"{ident}: refused {', '.join(names)}: several files name this student")
             continue
         chosen.extend(group)
@@ -144,7 +170,7 @@ def refusal(student: str, items: list[SetAside], spec: Assignment, bundle: str) 
     """The gradebook's row for a student whose files were all refused: every question at 0, and the reason."""
     return GradingResult.assemble(spec, [], {}, student=student, status=ResultStatus.REJECTED,
                                   source=", ".join(sorted(i.path.name for i in items)), message=items[0].reason,
-                                  bundle=bundle)
+                                  bundle=bundle, identity=items[0].who)
 
 
 def identity_of(job: Job) -> Identity:
@@ -152,7 +178,7 @@ def identity_of(job: Job) -> Identity:
     who = Identity()
     if job.entry is not None:
         who = Identity(name=job.entry.name, canvas_id=job.entry.canvas_id, sis_login=job.entry.sis_login,
-                       section=job.entry.section, email=job.entry.email)
+                       section=job.entry.section, email=job.entry.email, on_roster=True)
     if job.lms is not None:
         who.canvas_id = who.canvas_id or job.lms.user_id
         who.lms_late = job.lms.late

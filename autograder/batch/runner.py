@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
         planned = plan(files, store, options.student, options.force, options.regrade, roster, bundle.digest,
                        options.keep_stale, events.log)
         jobs, kept = planned.jobs, planned.kept
-        _record_set_aside(store, planned, bundle, out, events)
+        _settle(store, planned, bundle, out, events)
         store.set_meta("bundle", bundle.digest)
         wanted = options.workers if options.workers and options.workers > 0 else \
             default_workers(bundle.spec.limits.memory_mb)
@@ -125,11 +126,28 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
                        time.monotonic() - started, planned.set_aside, planned.stale)
 
 
-def _record_set_aside(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: BatchEvents) -> None:
-    """The files set aside, in the store (for the summary); a refused student's row says why, in the gradebook."""
+def _settle(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: BatchEvents) -> None:
+    """The store made to agree with whose each file now is, before any grading.
+
+    A stored result of a file given again under another id is removed with its folder: one file is one
+    student. That is a file at the same path (now named by the roster), or the same bytes where the old path
+    is gone (renamed); two students' identical files (the untouched template) are two students. Results of
+    files not given this time are kept (a later batch may add late submissions). The files set aside go into
+    the store (for the summary); a refused student's row says why, in the gradebook.
+    """
+    for student, source, sha256 in store.files():
+        owners = planned.owners.get(source, set())
+        if not owners and sha256 and not Path(source).exists():
+            owners = planned.owners.get(sha256, set())
+        if sha256 and owners and student not in owners:
+            store.forget(student)
+            shutil.rmtree(out / student, ignore_errors=True)
+            events.log(f"{student}: its file ({Path(source).name}) is now graded as {', '.join(sorted(owners))} "
+                       "(renamed, or named by the roster); the old result is removed")
     store.put_set_aside([(str(i.path), i.student, i.outcome.value, i.reason) for i in planned.set_aside])
     for student, items in planned.refused().items():
         result = refusal(student, items, bundle.spec, bundle.digest)
+        (out / student / "executed.ipynb").unlink(missing_ok=True)  # of an earlier grading: no longer this
         write_student_files(result, out)
         store.put(result, "")
     for student in planned.stale:

@@ -122,9 +122,9 @@ def write_canvas_import(rows: Iterable[tuple[Identity, str, float | None]], path
         if who.canvas_id:
             by_canvas_id[who.canvas_id] = student_id
         if who:
-            # A student id that is only the login or Canvas id (a Canvas export without
-            # SIS ids) is not an SIS User ID; its own column carries it already.
-            sis_user_id = "" if student_id in (who.sis_login, who.canvas_id) else student_id
+            # Only a roster's student id is an SIS User ID: not dlgrade's own (``lastfirst_<id>`` from a
+            # Canvas name), nor one that is only the login or Canvas id (a Canvas export without SIS ids).
+            sis_user_id = "" if not who.on_roster or student_id in (who.sis_login, who.canvas_id) else student_id
             lines.append([who.name or student_id, who.canvas_id,
                           sis_user_id, who.sis_login, who.section, _score_text(score)])
         else:

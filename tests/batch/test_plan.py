@@ -123,7 +123,7 @@ def test_the_roster_time_decides_the_late_penalty(tmp_path):
     result = annotate(_result("ann", 10, "2026-09-01T00:00:00+00:00"), job, _Spec())
     assert result.late.time_source == "roster" and result.late.penalty_percent == 20
     assert (result.score, result.penalty, result.final_score) == (10, 2, 8)
-    assert result.identity == Identity(name="Ann Lee")
+    assert result.identity == Identity(name="Ann Lee", on_roster=True)
     assert result.to_gradescope()["score"] == 8
     assert "raw 10, late penalty -2" in result.summary_line()
 
@@ -190,7 +190,7 @@ def test_a_students_files_are_written_once_with_what_the_batch_adds(mini, tmp_pa
     assert writes == ["ann"]
     data = json.loads((tmp_path / "out" / "ann" / "results.json").read_text())
     assert data["extra_data"]["identity"]["name"] == "Ann Lee"
-    assert report.results[0].identity == Identity(name="Ann Lee")  # and the store has it too
+    assert report.results[0].identity == Identity(name="Ann Lee", on_roster=True)  # and the store has it too
 
 
 def test_a_roster_extension_moves_that_students_deadline_and_the_gradebook_shows_it(tmp_path):
@@ -215,9 +215,10 @@ def test_a_roster_extension_moves_that_students_deadline_and_the_gradebook_shows
 
 
 @pytest.mark.parametrize("cells, column, problem", [
-    ("3,2026-10-04T09:00:00+02:00", "due", "both given"),
+    ("3,2026-10-04T09:00:00+02:00", "extension_days", "given with due as well"),
+    ("1e9,", "extension_days", "0 to 366 days"),
     ("soon,", "extension_days", "not a number of days"),
-    ("-1,", "extension_days", "0 days or more"),
+    ("-1,", "extension_days", "0 to 366 days"),
     (",2026-10-04T09:00:00", "due", "no time zone"),
 ])
 def test_a_bad_extension_is_named_by_row_and_column(tmp_path, cells, column, problem):
@@ -225,3 +226,48 @@ def test_a_bad_extension_is_named_by_row_and_column(tmp_path, cells, column, pro
     roster_csv.write_text(f"student_id,extension_days,due\nann,{cells}\n")
     with pytest.raises(ValueError, match=rf"row 2, column '{column}'.*{problem}"):
         Roster.load(roster_csv)
+
+
+def test_ids_keep_every_script_and_ids_that_differ_only_in_case_are_one_student(tmp_path):
+    with Store(tmp_path / "gradebook.sqlite") as store:
+        planned = plan(files(tmp_path / "subs", "jörg.ipynb", "jérg.ipynb", "Carol.ipynb", "carol.ipynb"), store)
+    assert sorted(j.student for j in planned.jobs) == ["jérg", "jörg"]
+    assert {(i.path.name, i.outcome.value) for i in planned.set_aside} == {("Carol.ipynb", "refused"),
+                                                                            ("carol.ipynb", "refused")}
+
+
+def test_two_files_the_roster_gives_one_student_are_refused_as_that_student(tmp_path):
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("student_id,name,canvas_id,login\ns1,Jane Doe,1001,jdoe\n")
+    with Store(tmp_path / "gradebook.sqlite") as store:
+        planned = plan(files(tmp_path / "subs", "doejane_1001_5001_mini.ipynb", "jdoe.zip"), store,
+                       roster=Roster.load(roster_csv))
+    refused = planned.refused()["s1"]
+    assert len(refused) == 2 and all("the roster says they are all this student's" in i.reason for i in refused)
+    assert refused[0].who.name == "Jane Doe" and refused[0].who.canvas_id == "1001"
+
+
+def test_a_folder_gives_its_notebooks_and_zips_in_any_case_and_names_what_else_it_holds(tmp_path):
+    from autograder import api, intake
+
+    folder = tmp_path / "subs"
+    files(folder, "Bob.IPYNB", "dave.ZIP", "notes.txt", ".hidden.ipynb")
+    (folder / "section2").mkdir()
+    skipped: list[str] = []
+    found = api.submissions_in([folder], skipped)
+    assert [f.name for f in found] == ["Bob.IPYNB", "dave.ZIP"]
+    assert sorted(line.split(": ", 1)[1] for line in skipped) == [
+        "a folder, not searched (give it as an argument of its own)", "neither a .ipynb notebook nor a .zip"]
+    (folder / "Bob.IPYNB").write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
+    assert intake.load(folder / "Bob.IPYNB", "mini.ipynb").student == "Bob"
+
+
+def test_only_a_rosters_id_is_written_as_an_sis_user_id(tmp_path):
+    from autograder.reports.exports import write_canvas_import
+
+    rows = [(Identity(canvas_id="1001"), "doejane_1001", 7.0),
+            (Identity(name="Ann Lee", canvas_id="1002", on_roster=True), "s002", 6.0)]
+    write_canvas_import(rows, tmp_path / "canvas.csv", "A1 (1)", 7)
+    with (tmp_path / "canvas.csv").open(newline="") as f:
+        written = {row["ID"]: row for row in csv.DictReader(f) if row["ID"]}
+    assert written["1001"]["SIS User ID"] == "" and written["1002"]["SIS User ID"] == "s002"
