@@ -153,6 +153,11 @@ class Roster:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def without(self, graded: set[str]) -> list[RosterEntry]:
+        """The students none of ``graded`` (ids as ``student_for`` gives them) is: who handed nothing in."""
+        have = {g.casefold() for g in graded}
+        return [e for e in self.entries if _safe_id(e.student_id).casefold() not in have]
+
     @classmethod
     def load(cls, path: Path | str) -> Roster:
         """Read a simple roster CSV or a Canvas gradebook export, as saved.

@@ -83,7 +83,7 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
         planned = plan(files, store, options.student, options.force, options.regrade, roster, bundle.digest,
                        options.keep_stale, events.log)
         jobs, kept = planned.jobs, planned.kept
-        _settle(store, planned, bundle, out, events)
+        _settle(store, planned, bundle, out, events, roster)
         store.set_meta("bundle", bundle.digest)
         wanted = options.workers if options.workers and options.workers > 0 else \
             default_workers(bundle.spec.limits.memory_mb)
@@ -126,14 +126,16 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
                        time.monotonic() - started, planned.set_aside, planned.stale)
 
 
-def _settle(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: BatchEvents) -> None:
+def _settle(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: BatchEvents,
+            roster: Roster | None) -> None:
     """The store made to agree with whose each file now is, before any grading.
 
     A stored result of a file given again under another id is removed with its folder: one file is one
     student. That is a file at the same path (now named by the roster), or the same bytes where the old path
     is gone (renamed); two students' identical files (the untouched template) are two students. Results of
     files not given this time are kept (a later batch may add late submissions). The files set aside go into
-    the store (for the summary); a refused student's row says why, in the gradebook.
+    the store (for the summary); a refused student's row says why, in the gradebook. The roster's students
+    with no file at all are named.
     """
     for student, source, sha256 in store.files():
         owners = planned.owners.get(source, set())
@@ -150,5 +152,10 @@ def _settle(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: B
         (out / student / "executed.ipynb").unlink(missing_ok=True)  # of an earlier grading: no longer this
         write_student_files(result, out)
         store.put(result, "")
+    absent = roster.without({s for s, _, _ in store.files()} | {j.student for j in planned.jobs}) if roster else []
+    if absent:
+        events.log(f"on the roster with no file: {len(absent)} ("
+                   + ", ".join(e.student_id + (f" {e.name}" if e.name else "") for e in absent[:10])
+                   + ("…" if len(absent) > 10 else "") + ")")
     for student in planned.stale:
         events.log(f"{student}: kept, though graded with an older bundle (--keep-stale); it is marked stale")
