@@ -122,11 +122,3 @@ def test_a_hidden_test_fixed_after_grading_regrades_or_marks_the_stored_results_
     assert now["stale"] == "" and now["bundle"] != before["bundle"]
     assert now["q1"] != "2", "the result graded with the old test was kept"
 
-    # A roster given afterwards names ann's file as student s9's: one file is one student, so ann's row goes.
-    roster = tmp_path / "roster.csv"
-    roster.write_text("student_id,name,login\ns9,Ann Lee,ann\n")
-    named = dlgrade(*grade, "--roster", str(roster))
-    assert named.returncode == 0, named.stdout + named.stderr
-    assert "ann: its file (ann.ipynb) is now graded as s9" in named.stdout
-    rows = _rows(out / "gradebook.csv")
-    assert set(rows) == {"s9"} and rows["s9"]["name"] == "Ann Lee" and not (out / "ann").exists()

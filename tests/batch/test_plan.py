@@ -271,3 +271,35 @@ def test_only_a_rosters_id_is_written_as_an_sis_user_id(tmp_path):
     with (tmp_path / "canvas.csv").open(newline="") as f:
         written = {row["ID"]: row for row in csv.DictReader(f) if row["ID"]}
     assert written["1001"]["SIS User ID"] == "" and written["1002"]["SIS User ID"] == "s002"
+
+
+def test_the_roster_says_who_handed_nothing_in(tmp_path):
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("student_id,name\ns1,Ann Lee\nS2,Ben Ng\ns3,Cat Ito\n")
+    assert [e.name for e in Roster.load(roster_csv).without({"s1", "s2"})] == ["Cat Ito"]
+
+
+def test_a_file_given_again_under_another_id_replaces_its_old_result_and_identical_files_stay_two(mini, tmp_path):
+    """A roster given after a batch names ann's file s9's; ben handed in the same bytes as cat (the untouched
+    template) and only cat is given again: ann's row goes, ben's stays."""
+    from autograder.batch import runner
+    from autograder.batch.options import BatchEvents
+
+    subs = tmp_path / "subs"
+    ann, cat = files(subs, "ann.ipynb", "cat.ipynb")
+    ben = subs / "ben.ipynb"
+    ben.write_text(cat.read_text())
+    out = tmp_path / "out"
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("student_id,name,login\ns9,Ann Lee,ann\ns10,Dan Wu,dan\n")
+    logged: list[str] = []
+    with Store(out / "gradebook.sqlite") as store:
+        for f in (ann, ben):
+            store.put(dataclasses.replace(_result(f.stem, 1.0), source=str(f)), file_hash(f))
+        (out / "ann").mkdir(parents=True)
+        planned = plan([ann, cat], store, roster=Roster.load(roster_csv))
+        runner._settle(store, planned, mini[1], out, BatchEvents(log=logged.append), Roster.load(roster_csv))
+        assert [s for s, _, _ in store.files()] == ["ben"]
+    assert not (out / "ann").exists()
+    assert any("ann: its file (ann.ipynb) is now graded as s9" in line for line in logged)
+    assert any("on the roster with no file: 1 (s10 Dan Wu)" in line for line in logged)
