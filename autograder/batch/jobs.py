@@ -214,13 +214,13 @@ def annotate(result: GradingResult, job: Job, spec: Assignment) -> GradingResult
                 "apply the late policy")
         if job.lms is not None and job.lms.late:
             note = "the LMS marks this submission LATE, but its time is unknown: " + note
+    if extended:
+        note = f"{note} (due {policy.deadline.isoformat()}, this student's extension)"
     result.late = LatePenalty(submitted_at=when.isoformat() if when else None, time_source=source,
                               hours_late=round(assessment.hours_late, 3),
                               penalty_percent=assessment.penalty_percent,
                               penalty_points=round(assessment.penalty_points, 6), note=note,
                               due=policy.deadline.isoformat(), extended=extended)
-    if extended:
-        result.late.note = f"{note} (due {policy.deadline.isoformat()}, this student's extension)"
     return result
 
 

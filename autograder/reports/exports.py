@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from autograder.errors import UsageError
-from autograder.results import GradingResult, Identity
+from autograder.results import GradingResult, Identity, ResultStatus
 
 #: OWASP's list of the first characters that make a spreadsheet read a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -65,7 +65,7 @@ def write_gradebook(results: list[GradingResult], path: Path, bundle: str = "") 
         rows.append([r.student, r.identity.name, *(f"{scores.get(q, 0):g}" for q in questions),
                      f"{r.score:g}", f"{r.penalty:g}", f"{r.final_score:g}", f"{r.possible:g}", percent,
                      r.status, submitted, source, r.late.due if r.late else "",
-                     "yes" if r.late and r.late.extended else "", r.message if r.status != "graded" else "",
+                     "yes" if r.late and r.late.extended else "", r.message if r.status != ResultStatus.GRADED else "",
                      r.bundle[:12], stale])
     _write_rows(path, rows)
     return path
