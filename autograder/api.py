@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograder import build as build_mod
+from autograder import gradebook, intake
 from autograder import handout as handout_mod
-from autograder import intake
 from autograder.errors import UsageError
-from autograder.reports.files import write_class_reports, write_student_files
-from autograder.results import Bundle, GradingResult
+from autograder.results import Bundle, GradingResult, Override
 from autograder.roster import Roster
-from autograder.store import Store
 
 if TYPE_CHECKING:
     from autograder.batch import BatchEvents, BatchReport, GradeOptions
+    from autograder.similarity import SimilarityReport
 
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 
@@ -127,21 +126,43 @@ def grade(assignment: str | None, submissions: list[Path], out: Path, options: G
 def report(out: Path, log: Callable[[str], None] = lambda line: None) -> list[GradingResult]:
     """Rebuild every report in ``out`` from its gradebook store alone, without grading anything.
 
-    ``log`` hears the reports' warnings (e.g. two results for one Canvas id).
-    Raises ``UsageError`` when ``out`` holds no store.
+    Scores set by hand (``override``) are applied. ``log`` hears the reports'
+    warnings (e.g. two results for one Canvas id). Raises ``UsageError`` when
+    ``out`` holds no store.
     """
-    store_file = Path(out) / "gradebook.sqlite"
-    if not store_file.exists():
-        raise UsageError(f"{store_file}: no gradebook here; grade into {out} first")
-    with Store(store_file) as store:
-        results = store.results()
-        column = store.get_meta("canvas_column")
-        set_aside, bundle = store.set_aside(), store.get_meta("bundle") or ""
-    for result in results:
-        write_student_files(result, Path(out))
-    for warning in write_class_reports(results, Path(out), column, set_aside, bundle):
-        log(warning)
-    return results
+    return gradebook.rewrite_reports(Path(out), log=log)
+
+
+def override(out: Path, student: str, target: str, score: float | None = None, comment: str = "",
+             by: str | None = None, clear: bool = False,
+             log: Callable[[str], None] = lambda line: None) -> tuple[str, Override | None]:
+    """Set (or, with ``clear``, take back) a TA's score for a student's question or test; see ``gradebook``.
+
+    ``target`` is ``q3`` or ``q3/test_name``; ``score`` in points. Returns the
+    student id as stored and the override as applied (None when cleared).
+    Raises ``UsageError`` for what cannot be set as asked.
+    """
+    if clear:
+        return gradebook.clear_override(Path(out), student, target, log), None
+    if score is None:
+        raise UsageError("give --score POINTS (or --clear to take an override back)")
+    return gradebook.set_override(Path(out), student, target, score, comment, by, log)
+
+
+def overrides(out: Path) -> list[gradebook.OverrideRow]:
+    """Every score set by hand in ``out`` (see ``gradebook.list_overrides``)."""
+    return gradebook.list_overrides(Path(out))
+
+
+def similarity(out: Path, template: Path | None = None, threshold: float | None = None, noise: int | None = None,
+               root: Path | None = None) -> tuple[SimilarityReport, Path]:
+    """Compare the class's answer code and write ``similarity.html`` (see ``similarity.similarity``); the class
+    summary is rewritten to link it. Scores never change. Raises ``UsageError``."""
+    from autograder import similarity as similarity_mod  # copydetect and pygments: loaded by this command only
+
+    report, page = similarity_mod.similarity(Path(out), template, threshold, noise, root)
+    gradebook.rewrite_reports(Path(out), students=())
+    return report, page
 
 
 @dataclasses.dataclass

@@ -39,6 +39,20 @@ def cmd_handout(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """``dlgrade export gradescope A [-o FILE]``: the zip Gradescope takes as a programming assignment's autograder."""
+    from autograder import gradescope
+
+    bundle = api.bundle_for(args.assignment, root=args.root)  # built first where missing or outdated
+    result = gradescope.export_autograder(bundle, args.output)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"Gradescope autograder: {result.path}\n  " + "\n  ".join(result.contents()))
+    print(f"Python {result.config.python}, {len(result.pins)} pinned requirements, dlgrade {result.config.dlgrade}; "
+          "upload it as a programming assignment's autograder (Ubuntu 22.04 base image); see docs/GRADESCOPE.md")
+    return 0
+
+
 def _what_to_grade(args) -> tuple[str | None, list[Path]] | None:
     """The assignment (None in Otter mode) and the paths given; None after saying what is missing."""
     if args.otter_zip:
@@ -124,6 +138,49 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_override(args) -> int:
+    """``dlgrade override OUT STUDENT TARGET --score N --comment WHY`` (or ``--clear``): a TA's score by hand."""
+    student, applied = api.override(args.output, args.student, args.target, args.score, args.comment or "",
+                                    by=args.by, clear=args.clear, log=print)
+    if applied is None:
+        print(f"{student}: the override of {args.target} is cleared; the automatic score counts again")
+    else:
+        print(f"{student}: {applied.target} set by hand, {applied.change()} points (by {applied.by}); "
+              f"{args.output / student / 'feedback.html'}, gradebook.csv, canvas_import.csv and summary.html show it")
+    return 0
+
+
+def cmd_overrides(args) -> int:
+    """``dlgrade overrides OUT``: every score set by hand, with the automatic one beside it."""
+    rows = api.overrides(args.output)
+    if not rows:
+        print(f"no scores set by hand in {args.output}")
+        return 0
+    for row in rows:
+        o = row.override
+        flags = "".join([" [graded again since: check it still applies]" if row.regraded_since else "",
+                         f" [APPLIED TO NOTHING: {row.problem}]" if row.problem else ""])
+        print(f"{row.student}\t{o.target}\t{o.change()}\tby {o.by}\t{o.at}\t{o.comment}{flags}")
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    """``dlgrade similarity OUT``: pairs of submissions whose answer code is alike, on a page for TAs."""
+    report, page = api.similarity(args.output, template=args.template, threshold=args.threshold,
+                                  noise=args.noise, root=args.root)
+    flagged = report.flagged
+    print(f"compared {len(report.compared)} submissions ({len(report.pairs)} pairs), the student template "
+          f"subtracted; {len(flagged)} pair(s) at or above {100 * report.threshold:.0f}%:")
+    for pair in flagged[:20]:
+        print(f"  {100 * pair.similarity:3.0f}%  {pair.a}  {pair.b}")
+    if len(flagged) > 20:
+        print(f"  ... and {len(flagged) - 20} more")
+    for student, why in report.not_compared:
+        print(f"  not compared: {student}: {why}")
+    print(f"side by side, for TAs: {page} (linked from the class summary); no score was changed")
+    return 0
+
+
 def cmd_check(args) -> int:
     """``dlgrade check A NB``: the notebook's public tests from a terminal; exit 0 when none fails.
 
@@ -174,12 +231,14 @@ def cmd_demo(args) -> int:
         options = GradeOptions(force=True, roster=roster if roster.exists() else None)
         events = BatchEvents(log=lambda line: say(f"   {assignment}: {line}"), on_result=progress.update)
         report = api.grade(assignment, files, out / assignment, options, events, root=root, slots=slots)
+        similar, _ = api.similarity(out / assignment, root=root)
         say("\n".join([
             f"== {assignment}: done in {time.perf_counter() - started:.0f} s",
             closing_summary(report.new, report.results, report.kept),
             f"   class summary for TAs: {out / assignment / 'summary.html'}; gradebook: "
             f"{out / assignment / 'gradebook.csv'} (Canvas import: {out / assignment / 'canvas_import.csv'}); "
-            "feedback reports:",
+            f"similar answer code: {out / assignment / 'similarity.html'} ({len(similar.flagged)} pair(s) flagged; "
+            "the examples are edits of one solution); feedback reports:",
             *(f"   {out / assignment / api.intake.student_id(f) / 'feedback.html'}" for f in files)]))
 
     with concurrent.futures.ThreadPoolExecutor(len(args.assignments)) as pool:
@@ -225,6 +284,13 @@ def parser() -> argparse.ArgumentParser:
                    help="the zip to write, or a folder for it (default: ./ASSIGNMENT-handout.zip)")
     h.set_defaults(func=cmd_handout)
 
+    e = sub.add_parser("export", help="write an assignment's autograder for another platform (Gradescope)")
+    e.add_argument("platform", choices=["gradescope"], help="where the autograder runs")
+    e.add_argument("assignment")
+    e.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="the zip to write, or a folder for it (default: ./ASSIGNMENT-gradescope.zip)")
+    e.set_defaults(func=cmd_export)
+
     g = sub.add_parser(
         "grade", help="grade submissions (.ipynb or grader.export() zips, or folders of them)",
         usage="dlgrade grade ASSIGNMENT SUBMISSION... -o OUT [options]\n"
@@ -266,6 +332,36 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="rebuild feedback, results.json, gradebook.csv and summary.html from the store")
     r.add_argument("output", type=Path, help="a results folder that `dlgrade grade -o` wrote")
     r.set_defaults(func=cmd_report)
+
+    o = sub.add_parser("override", help="set a student's score for a question or test by hand, and say why",
+                       usage="dlgrade override OUT STUDENT q3[/TEST] --score POINTS --comment WHY [--by NAME]\n"
+                             "       dlgrade override OUT STUDENT q3[/TEST] --clear")
+    o.add_argument("output", type=Path, metavar="OUT", help="a results folder that `dlgrade grade -o` wrote")
+    o.add_argument("student", help="the student id, as in gradebook.csv")
+    o.add_argument("target", metavar="QUESTION[/TEST]",
+                   help="a question (q3) or one of its hidden tests (q3/test_name)")
+    o.add_argument("--score", type=float, metavar="POINTS", help="the points to give, from 0 to what it is worth")
+    o.add_argument("--comment", metavar="WHY", help="why (the student sees it in the feedback)")
+    o.add_argument("--by", metavar="NAME", help="who sets it (default: $DLGRADE_TA, else the login name)")
+    o.add_argument("--clear", action="store_true", help="take the override back: the automatic score counts again")
+    o.set_defaults(func=cmd_override)
+
+    ov = sub.add_parser("overrides", help="list every score set by hand in a results folder")
+    ov.add_argument("output", type=Path, metavar="OUT")
+    ov.set_defaults(func=cmd_overrides)
+
+    sm = sub.add_parser("similarity", help="find pairs of submissions whose answer code is alike (a page for TAs)")
+    sm.add_argument("output", type=Path, metavar="OUT", help="a results folder that `dlgrade grade -o` wrote")
+    sm.add_argument("--template", type=Path, metavar="NB",
+                    help="the notebook students were handed, whose code is subtracted "
+                         "(default: the course's student_template/<assignment>/)")
+    sm.add_argument("--threshold", type=float, metavar="FRACTION",
+                    help="flag pairs at or above this similarity, 0 to 1 (default: the spec's similarity.threshold, "
+                         "else 0.5)")
+    sm.add_argument("--noise", type=int, metavar="CHARS",
+                    help="the shortest match that counts, in characters of normalised code (default: the spec's, "
+                         "else 15)")
+    sm.set_defaults(func=cmd_similarity)
 
     c = sub.add_parser("check", help="run a notebook's public tests from a terminal")
     c.add_argument("assignment")

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from autograder import build as build_mod
@@ -26,6 +27,17 @@ from autograder.errors import BuildError, UsageError
 _DATE = (1980, 1, 1, 0, 0, 0)
 #: Already compressed: stored as they are (deflating them again costs time and saves nothing).
 _COMPRESSED = frozenset({".gz", ".zip", ".png", ".jpg", ".jpeg", ".npz", ".bz2", ".xz", ".h5", ".keras"})
+
+
+def zip_contents(members: list[str]) -> list[str]:
+    """A zip's top level as a person reads it, from its members' names: each file, and each folder with its
+    count of files."""
+    counts: dict[str, int] = {}
+    for member in members:
+        top, _, rest = member.partition("/")
+        key = f"{top}/" if rest else top
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{name} ({n} files)" if name.endswith("/") else name for name, n in counts.items()]
 
 
 @dataclasses.dataclass
@@ -41,12 +53,7 @@ class Handout:
 
     def contents(self) -> list[str]:
         """The zip's top level as a person reads it: each file, and each folder with its count of files."""
-        counts: dict[str, int] = {}
-        for member in self.members:
-            top, _, rest = member.partition("/")
-            key = f"{top}/" if rest else top
-            counts[key] = counts.get(key, 0) + 1
-        return [f"{name} ({n} files)" if name.endswith("/") else name for name, n in counts.items()]
+        return zip_contents(self.members)
 
 
 def make_handout(assignment: str, out: Path | None = None, root: Path | None = None) -> Handout:
@@ -65,11 +72,11 @@ def make_handout(assignment: str, out: Path | None = None, root: Path | None = N
     """
     root = root or build_mod.find_root()
     spec = _spec(root, assignment)
-    target = _target(Path(out) if out is not None else Path.cwd(), spec.id)
+    target = zip_target(Path(out) if out is not None else Path.cwd(), f"{spec.id}-handout.zip")
     template = root / "student_template" / spec.id
     built = _ensure_built(root, spec, template)
     members = _members(template, spec)
-    _write_zip(target, template, members)
+    write_zip(target, [(rel, template / rel) for rel in members])
     return Handout(target, members, built)
 
 
@@ -83,20 +90,21 @@ def _spec(root: Path, assignment: str) -> spec_mod.Assignment:
     return spec_mod.load(folder)
 
 
-def _target(out: Path, assignment: str) -> Path:
-    """The zip's path, checked before anything is built: its folder must exist and be writable."""
+def zip_target(out: Path, default_name: str, what: str = "the handout") -> Path:
+    """The path to write a zip to (``out``, or ``default_name`` inside the folder ``out``), checked before
+    anything is built: its folder must exist and be writable. Raises ``UsageError`` naming ``what``."""
     if out.is_dir():
-        out = out / f"{assignment}-handout.zip"
+        out = out / default_name
     folder = out.parent
     if not folder.exists():
-        raise UsageError(f"cannot write the handout to {out}: its folder does not exist")
+        raise UsageError(f"cannot write {what} to {out}: its folder does not exist")
     if not folder.is_dir():
-        raise UsageError(f"cannot write the handout to {out}: {folder} is not a folder")
+        raise UsageError(f"cannot write {what} to {out}: {folder} is not a folder")
     try:  # a file made and removed: a read-only mount or a folder of someone else's says so now, not after a build
         with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{out.name}.", suffix=".probe"):
             pass
     except OSError as e:
-        raise UsageError(f"cannot write the handout to {out}: {e.strerror or e}") from e
+        raise UsageError(f"cannot write {what} to {out}: {e.strerror or e}") from e
     return out
 
 
@@ -145,18 +153,29 @@ def _members(template: Path, spec: spec_mod.Assignment) -> list[str]:
     return members
 
 
-def _write_zip(target: Path, template: Path, members: list[str]) -> None:
-    """The members into ``target`` with fixed dates and modes, written beside it and then put in its place."""
+def write_zip(target: Path, members: Iterable[tuple[str, Path | bytes]], what: str = "the handout",
+              executable: Collection[str] = ()) -> None:
+    """Write ``members`` (each a name in the zip, and a file or the bytes it holds) into ``target``, deterministically.
+
+    The members go in the order given, each dated 1980-01-01 with mode 644
+    (755 for the names in ``executable``), already compressed files stored as
+    they are; the zip is written beside ``target`` and then put in its place.
+    The same members always give the same bytes. Raises ``UsageError`` naming
+    ``what`` and ``target`` when it cannot be written.
+    """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.writing")
     try:
         with zipfile.ZipFile(tmp, "w") as z:
-            for rel in members:
-                source = template / rel
+            for rel, source in members:
                 info = zipfile.ZipInfo(rel, date_time=_DATE)
                 info.create_system = 3  # Unix, on every platform: the mode below is read
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_STORED if source.suffix.lower() in _COMPRESSED \
+                info.external_attr = (0o755 if rel in executable else 0o644) << 16
+                info.compress_type = zipfile.ZIP_STORED if Path(rel).suffix.lower() in _COMPRESSED \
                     else zipfile.ZIP_DEFLATED
+                if isinstance(source, bytes):
+                    info.file_size = len(source)
+                    z.writestr(info, source)
+                    continue
                 info.file_size = source.stat().st_size
                 with source.open("rb") as src, z.open(info, "w") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
@@ -164,4 +183,4 @@ def _write_zip(target: Path, template: Path, members: list[str]) -> None:
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise UsageError(f"cannot write the handout to {target}: {e.strerror or e}") from e
+        raise UsageError(f"cannot write {what} to {target}: {e.strerror or e}") from e

@@ -24,8 +24,8 @@ from autograder.late import TimeSource
 from autograder.spec import Assignment
 
 __all__ = ["NO_PUBLIC_TESTS", "Bundle", "CalibrationFigures", "CellResult", "CellStatus", "GradingResult", "Identity",
-           "LatePenalty", "Plot", "PublicStatus", "QuestionResult", "ResultStatus", "SpeedCheck", "TestResult",
-           "TestStatus", "TimeSource", "read", "write_json"]
+           "LatePenalty", "Override", "Plot", "PublicStatus", "QuestionResult", "ResultStatus", "SpeedCheck",
+           "TestResult", "TestStatus", "TimeSource", "read", "write_json"]
 
 #: The layout of ``extra_data`` in results.json and of the store's rows; bumped when a reader must change.
 FORMAT_VERSION = 1
@@ -117,6 +117,45 @@ class SpeedCheck:
 
 
 @dataclasses.dataclass
+class Override:
+    """A score a TA set by hand for one question (``test`` empty) or one hidden test, and why.
+
+    The store keeps it apart from the automatic result (``Store.put_override``),
+    so regrading never loses it; ``overrides.applied`` applies it and
+    fills in ``automatic``, the score the tests gave, which stays on show
+    beside it. ``at`` is ISO 8601 in UTC; ``by`` the TA's name.
+    """
+
+    question: str
+    test: str
+    score: float
+    comment: str
+    by: str
+    at: str
+    automatic: float | None = None  # the score it replaces, once applied
+
+    @property
+    def target(self) -> str:
+        """``q3`` for a question, ``q3/test_name`` for one of its tests: what ``dlgrade override`` names."""
+        return f"{self.question}/{self.test}" if self.test else self.question
+
+    @property
+    def automatic_text(self) -> str:
+        """The automatic score it replaces, as shown (``?`` before it is applied)."""
+        return f"{self.automatic:g}" if self.automatic is not None else "?"
+
+    def change(self) -> str:
+        """``1 -> 2``: the automatic score and the one set by hand."""
+        return f"{self.automatic_text} -> {self.score:g}"
+
+    def note(self) -> str:
+        """One line for a page or results.json: the score, the automatic one, who, when and why."""
+        was = f"automatic score {self.automatic:g}; " if self.automatic is not None else ""
+        return (f"{self.target}: score set by hand to {self.score:g} ({was}by {self.by}, {self.at[:10]}): "
+                f"{self.comment}")
+
+
+@dataclasses.dataclass
 class TestResult:
     """One hidden test's verdict for one submission."""
 
@@ -133,10 +172,13 @@ class TestResult:
     seconds: float = 0.0
     source: str = ""  # the test's code, only where the spec publishes hidden tests
     measured: list[SpeedCheck] = dataclasses.field(default_factory=list)
+    override: Override | None = None  # set by hand; ``points`` is then the override's score
 
     def __post_init__(self) -> None:
         self.status = TestStatus(self.status)
         self.measured = [m if isinstance(m, SpeedCheck) else SpeedCheck(**m) for m in self.measured]
+        if isinstance(self.override, dict):
+            self.override = Override(**self.override)
 
 
 @dataclasses.dataclass
@@ -168,6 +210,25 @@ class QuestionResult:
     # {"passed": bool, "text": str} from grader.check in the sandbox; "passed" is None where the bundle has no
     # public tests for the question (see ``public_status``); None when the checks could not be run.
     public: dict | None = None
+    override: Override | None = None  # set by hand for the whole question; ``score`` is then the override's
+
+    def __post_init__(self) -> None:
+        if isinstance(self.override, dict):
+            self.override = Override(**self.override)
+
+    @property
+    def automatic_score(self) -> float:
+        """The score the hidden tests gave, whatever a TA set by hand."""
+        if self.override is not None and self.override.automatic is not None:
+            return self.override.automatic
+        by_hand = sum(t.points - t.override.automatic for t in self.tests
+                      if t.override is not None and t.override.automatic is not None)
+        return round(self.score - by_hand, 6)
+
+    @property
+    def overrides(self) -> list[Override]:
+        """What was set by hand in this question: the question's own override, then its tests'."""
+        return [o for o in [self.override, *(t.override for t in self.tests)] if o is not None]
 
     @property
     def public_status(self) -> PublicStatus:
@@ -181,7 +242,7 @@ class QuestionResult:
 
     def output(self) -> str:
         """The question's lines in results.json: one per test, its notes beneath."""
-        lines = []
+        lines = [o.note() for o in self.overrides]
         for t in self.tests:
             mark = {TestStatus.PASSED: "PASS", TestStatus.FAILED: "FAIL", TestStatus.NOT_GRADED: "SKIP"}[t.status]
             line = f"[{mark}] {t.name} ({t.points:g}/{t.max_points:g})"
@@ -262,8 +323,18 @@ class GradingResult:
 
     @property
     def score(self) -> float:
-        """The raw score: the hidden tests' points, before any late penalty."""
+        """The raw score: the hidden tests' points (or a TA's, where set by hand), before any late penalty."""
         return round(sum(q.score for q in self.questions), 6)
+
+    @property
+    def automatic_score(self) -> float:
+        """The raw score the hidden tests gave, whatever a TA set by hand."""
+        return round(sum(q.automatic_score for q in self.questions), 6)
+
+    @property
+    def overrides(self) -> list[Override]:
+        """Every score set by hand in this result, question by question."""
+        return [o for q in self.questions for o in q.overrides]
 
     @property
     def penalty(self) -> float:
@@ -305,9 +376,11 @@ class GradingResult:
         }
 
     def summary_line(self) -> str:
+        by_hand = (f" ({len(self.overrides)} score(s) set by hand; automatic raw score {self.automatic_score:g})"
+                   if self.overrides else "")
         if self.status != ResultStatus.GRADED:
-            return f"not graded: {self.message}"
-        text = f"{self.final_score:g} / {self.possible:g}"
+            return f"not graded: {self.message}" + by_hand
+        text = f"{self.final_score:g} / {self.possible:g}" + by_hand
         if self.penalty:
             text += f" (raw {self.score:g}, late penalty -{self.penalty:g})"
         if self.isolation != "bubblewrap":
@@ -318,6 +391,7 @@ class GradingResult:
         data = dataclasses.asdict(self)
         data["format"] = FORMAT_VERSION
         data["score"], data["possible"], data["final_score"] = self.score, self.possible, self.final_score
+        data["automatic_score"] = self.automatic_score
         return data
 
     @classmethod

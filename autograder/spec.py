@@ -51,6 +51,14 @@ class SpeedPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class SimilarityPolicy:
+    """When ``dlgrade similarity`` flags a pair of submissions (the spec's ``similarity``)."""
+
+    threshold: float = 0.5  # the share of either submission's answer code found in the other, from 0 to 1
+    noise: int = 15  # the shortest match that counts, in characters of normalised code (copydetect's noise_t)
+
+
+@dataclasses.dataclass(frozen=True)
 class Question:
     """One question of the spec: its points, thresholds, visibility and policies."""
 
@@ -143,6 +151,7 @@ class Assignment:
     late: LatePolicy | None = None  # no deadline: nothing is ever late
     files: tuple[DataFile, ...] = ()
     speed_policy: SpeedPolicy = SpeedPolicy()
+    similarity: SimilarityPolicy = SimilarityPolicy()
 
     @property
     def file(self) -> Path:
@@ -189,7 +198,7 @@ def _typed(value: Any, kind: type | tuple, file: Path, key: str) -> Any:
 
 
 _TOP_KEYS = ("assignment", "title", "notebook", "questions", "limits", "show_hidden_tests", "late", "preload",
-             "files", "speed_policy")
+             "files", "speed_policy", "similarity")
 _QUESTION_KEYS = ("title", "points", "thresholds", "visibility", "gpu_only", "deterministic")
 
 
@@ -218,6 +227,7 @@ def load(path: Path | str) -> Assignment:
         late=_late(raw["late"], file) if "late" in raw else None,
         files=_files(raw.get("files", {}), file, notebook),
         speed_policy=_speed_policy(raw.get("speed_policy", {}), file),
+        similarity=_similarity(raw.get("similarity", {}), file),
     )
 
 
@@ -309,6 +319,24 @@ def _speed_policy(raw: Any, file: Path) -> SpeedPolicy:
         if key not in ("attempts", "retry_within"):
             raise SpecError(file, f"speed_policy.{key}", "unknown key; expected attempts, retry_within")
     return SpeedPolicy(**{k: _speed_value(v, k, file, f"speed_policy.{k}") for k, v in raw.items()})
+
+
+def _similarity(raw: Any, file: Path) -> SimilarityPolicy:
+    """``similarity: {threshold: 0.5, noise: 15}``: when ``dlgrade similarity`` flags a pair."""
+    _typed(raw, dict, file, "similarity")
+    for key in raw:
+        if key not in ("threshold", "noise"):
+            raise SpecError(file, f"similarity.{key}", "unknown key; expected threshold, noise")
+    if "threshold" in raw:
+        _typed(raw["threshold"], (int, float), file, "similarity.threshold")
+        if not 0 < raw["threshold"] <= 1:
+            raise SpecError(file, "similarity.threshold", f"must be a fraction above 0, at most 1, got "
+                                                          f"{raw['threshold']}")
+    if "noise" in raw:
+        _typed(raw["noise"], int, file, "similarity.noise")
+        if not 5 <= raw["noise"] <= 500:
+            raise SpecError(file, "similarity.noise", f"must be between 5 and 500 characters, got {raw['noise']}")
+    return SimilarityPolicy(**raw)
 
 
 def _files(raw: Any, file: Path, notebook: str) -> tuple[DataFile, ...]:

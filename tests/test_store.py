@@ -32,10 +32,10 @@ def test_gradebook_csv(tmp_path):
     old.bundle, new.bundle = "0123456789abcdef", "fedcba9876543210"
     path = write_gradebook([old, new], tmp_path / "gradebook.csv", bundle="fedcba9876543210")
     assert path.read_text().splitlines() == [
-        "student,name,q1,raw,late_penalty,total,possible,percent,status,submitted_at,time_source,due,extended,"
-        "reason,bundle,stale",
-        "alice,,2,2,0,2,2,100.0,graded,,,,,,fedcba987654,",
-        "bob,,1,1,0,1,2,50.0,graded,,,,,,0123456789ab,yes",
+        "student,name,q1,raw,automatic_raw,late_penalty,total,possible,percent,status,submitted_at,time_source,"
+        "due,extended,reason,bundle,stale,overrides",
+        "alice,,2,2,2,0,2,2,100.0,graded,,,,,,fedcba987654,,",
+        "bob,,1,1,1,0,1,2,50.0,graded,,,,,,0123456789ab,yes,",
     ]
 
 

@@ -104,8 +104,7 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
         events.on_plan(len(jobs), len(kept))
 
         def finish(job: Job, data: dict) -> None:
-            result = GradingResult.from_dict(data)
-            store.put(result, job.sha256)
+            result = _keep(store, GradingResult.from_dict(data), job.sha256, out)
             new.append(result)
             events.on_result(result)
 
@@ -124,6 +123,15 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
         events.log(warning)
     return BatchReport(results, new, len(kept), calibration.values if calibration else {},
                        time.monotonic() - started, planned.set_aside, planned.stale)
+
+
+def _keep(store: Store, result: GradingResult, sha256: str, out: Path) -> GradingResult:
+    """Store a new result; where a TA set scores by hand for the student, their pages show them again."""
+    store.put(result, sha256)
+    shown, _ = store.overridden(result)
+    if shown.overrides:  # an override outlives a regrade until it is cleared
+        write_student_files(shown, out)
+    return result
 
 
 def _settle(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: BatchEvents,

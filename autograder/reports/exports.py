@@ -51,22 +51,26 @@ def write_gradebook(results: list[GradingResult], path: Path, bundle: str = "") 
     """gradebook.csv: a row per student, a column per question, the raw score, late penalty and total, where
     the submission time came from (``unknown``: no trustworthy time, so no late penalty), the deadline the
     student was held to (``due``; ``extended`` where the roster moved it), why a file was not graded
-    (``reason``), and the bundle each result was graded with (``stale``: not ``bundle``, today's)."""
+    (``reason``), and the bundle each result was graded with (``stale``: not ``bundle``, today's). Where a TA
+    set scores by hand, the question columns, ``raw`` and ``total`` count them, ``automatic_raw`` is what the
+    hidden tests gave and ``overrides`` says each one: target, automatic and set score, who, why."""
     questions = sorted({q.name for r in results for q in r.questions}, key=lambda n: (len(n), n))
-    rows: list[list[object]] = [["student", "name", *questions, "raw", "late_penalty", "total", "possible",
-                                 "percent", "status", "submitted_at", "time_source", "due", "extended",
-                                 "reason", "bundle", "stale"]]
+    rows: list[list[object]] = [["student", "name", *questions, "raw", "automatic_raw", "late_penalty", "total",
+                                 "possible", "percent", "status", "submitted_at", "time_source", "due", "extended",
+                                 "reason", "bundle", "stale", "overrides"]]
     for r in sorted(results, key=lambda r: r.student):
         scores = {q.name: q.score for q in r.questions}
         percent = round(100 * r.final_score / r.possible, 2) if r.possible else 0.0
         submitted = (r.late.submitted_at if r.late else None) or ""
         source = r.late.time_source if r.late else ""
         stale = "yes" if bundle and r.bundle != bundle else ""
+        by_hand = "; ".join(f"{o.target}: {o.change()} by {o.by}: {o.comment}"
+                            for o in r.overrides)
         rows.append([r.student, r.identity.name, *(f"{scores.get(q, 0):g}" for q in questions),
-                     f"{r.score:g}", f"{r.penalty:g}", f"{r.final_score:g}", f"{r.possible:g}", percent,
-                     r.status, submitted, source, r.late.due if r.late else "",
+                     f"{r.score:g}", f"{r.automatic_score:g}", f"{r.penalty:g}", f"{r.final_score:g}",
+                     f"{r.possible:g}", percent, r.status, submitted, source, r.late.due if r.late else "",
                      "yes" if r.late and r.late.extended else "", r.message if r.status != ResultStatus.GRADED else "",
-                     r.bundle[:12], stale])
+                     r.bundle[:12], stale, by_hand])
     _write_rows(path, rows)
     return path
 

@@ -42,7 +42,8 @@ def write_class_reports(results: list[GradingResult], out: Path, canvas_column: 
     if results:
         column = canvas_column or results[0].assignment
         possible = max(r.possible for r in results)
-        rows = [(r.identity, r.student, r.final_score if r.status == ResultStatus.GRADED else None)
+        # A file the grader could not grade still gets the score a TA set by hand, where one did.
+        rows = [(r.identity, r.student, r.final_score if r.status == ResultStatus.GRADED or r.overrides else None)
                 for r in results]
         warnings = write_canvas_import(rows, out / "canvas_import.csv", column, possible)
     write_summary(results, out / "summary.html", set_aside, bundle)

@@ -7,6 +7,8 @@ data; each page's Content-Security-Policy allows no script at all.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +25,57 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+#: The one script the TA's pages run: click a column's header (or Enter on it) to sort the table by it, again to
+#: reverse; ``#sort=TABLE:COLUMN:desc`` in the address sorts on load. It reads text (``textContent``) and moves
+#: rows, never writes markup, so nothing a submission printed can become code. The pages' Content-Security-Policy
+#: allows this script by its digest and no other.
+SORT_SCRIPT = r"""
+(function () {
+  "use strict";
+  function value(row, col) {
+    var cell = row.cells[col];
+    if (!cell) { return ""; }
+    var text = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent.trim();
+    var number = Number(text);
+    return text !== "" && !isNaN(number) ? number : text.toLowerCase();
+  }
+  function sort(table, col, descending) {
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = value(a, col), y = value(b, col);
+      var order = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : (typeof x === "number" ? -1 : 1);
+      return descending ? -order : order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+      th.setAttribute("aria-sort", i === col ? (descending ? "descending" : "ascending") : "none");
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      th.tabIndex = 0;
+      th.title = "sort by this column";
+      function toggle() { sort(table, col, th.getAttribute("aria-sort") === "ascending"); }
+      th.addEventListener("click", toggle);
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter") { toggle(); } });
+    });
+  });
+  var asked = /^#sort=([\w-]+):(\d+):(asc|desc)$/.exec(window.location.hash);
+  var table = asked && document.getElementById(asked[1]);
+  if (table && table.classList.contains("sortable")) { sort(table, Number(asked[2]), asked[3] === "desc"); }
+})();
+"""
+#: The Content-Security-Policy source that lets ``SORT_SCRIPT``, and no other script, run.
+SORT_SCRIPT_SOURCE = "'sha256-" + base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode() + "'"
+
+
+def render_page(template: str, **context: object) -> str:
+    """A TA's page from ``templates/<template>``: autoescaped, with ``script`` and ``script_source`` (the
+    sorting script and its Content-Security-Policy source) in its context."""
+    return _ENV.get_template(template).render(script=SORT_SCRIPT, script_source=SORT_SCRIPT_SOURCE, **context)
 
 
 def _alt(plot: Plot) -> str:
@@ -71,10 +124,11 @@ def _speed_rows(graded: list[GradingResult]) -> list[dict]:
 
 
 def summary_html(results: list[GradingResult], set_aside: Sequence[tuple[str, str, str, str]] = (),
-                 bundle: str = "") -> str:
+                 bundle: str = "", similarity: str = "") -> str:
     """The class picture for TAs: scores, each question's mean and pass rate, the commonest failures, the
-    files not graded (``set_aside``: source, student, outcome, reason) and each result's bundle (stale where
-    it is not ``bundle``, today's)."""
+    files not graded (``set_aside``: source, student, outcome, reason), each result's bundle (stale where
+    it is not ``bundle``, today's) and the scores set by hand. Each student links to their feedback page;
+    ``similarity`` names the similarity page beside it, if there is one. Tables sort by a click on a header."""
     graded = [r for r in results if r.status == ResultStatus.GRADED]
     questions: dict[str, dict] = {}
     failures: dict[tuple[str, str], dict] = {}
@@ -99,8 +153,8 @@ def summary_html(results: list[GradingResult], set_aside: Sequence[tuple[str, st
         key=lambda row: -row["count"],
     )
     possible = max((r.possible for r in graded), default=0)
-    return _ENV.get_template("summary.html.j2").render(
-        speed=_speed_rows(graded),
+    return render_page(
+        "summary.html.j2", speed=_speed_rows(graded),
         results=sorted(results, key=lambda r: r.student), graded=graded, questions=question_rows,
         failures=failure_rows, possible=possible,
         histogram=histogram_png([r.final_score for r in graded], possible) if graded else None,
@@ -109,13 +163,16 @@ def summary_html(results: list[GradingResult], set_aside: Sequence[tuple[str, st
         set_aside=[{"source": Path(src).name, "student": who, "outcome": outcome, "reason": why}
                    for src, who, outcome, why in set_aside],
         bundle=bundle, stale=[r.student for r in results if bundle and r.bundle != bundle],
+        overrides=[(r.student, o) for r in results for o in r.overrides], similarity=similarity,
     )
 
 
 def write_summary(results: list[GradingResult], path: Path, set_aside: Sequence[tuple[str, str, str, str]] = (),
                   bundle: str = "") -> Path:
-    """Write the class summary to ``path``, atomically (see ``summary_html``)."""
+    """Write the class summary to ``path``, atomically (see ``summary_html``); it links ``similarity.html``
+    beside it where ``dlgrade similarity`` wrote one."""
+    similarity = "similarity.html" if (path.parent / "similarity.html").exists() else ""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(summary_html(results, set_aside, bundle), encoding="utf-8")
+    tmp.write_text(summary_html(results, set_aside, bundle, similarity), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -1,0 +1,173 @@
+"""What TAs do after grading, on a real a1 class: spot copied work, set scores by hand, read the pages in a browser.
+
+The class (``tests/ta/class_a1/``): amara, bruno and chen wrote their notebooks apart, each in a style of their
+own; dmitri's is amara's, copied and disguised as a student would (every name changed, comments rewritten or
+dropped, definitions reordered, loops turned into comprehensions). It is graded once through the CLI, against
+the demo's reference figures (same machine, same build). A TA then runs ``dlgrade similarity``, sets scores by
+hand (dmitri's q4 after reading the similarity page, a test of dmitri's q2, bruno's q5), and bruno's notebook
+is graded again with ``--regrade``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from html import unescape
+from pathlib import Path
+
+import pytest
+from support import ROOT, dlgrade
+
+pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.bwrap, pytest.mark.training]
+
+CLASS = ROOT / "tests" / "ta" / "class_a1"
+DMITRI_Q4 = "Copied from another student's notebook (see the similarity page); no credit"
+BRUNO_Q5 = "Trained on the held-out digits as well, against the instructions"
+DMITRI_SAXPY = "Vectorised with a Python loop hidden in tf.py_function"
+
+
+def _gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "gradebook.csv").open(encoding="utf-8") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def _canvas(out: Path) -> dict[str, str]:
+    with (out / "canvas_import.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return {row[0]: row[-1] for row in rows[2:]}
+
+
+@pytest.fixture(scope="module")
+def worked(tmp_path_factory, demo_results):
+    """The class graded, compared, overridden by a TA, and bruno graded again: (OUT, what each step printed)."""
+    out = tmp_path_factory.mktemp("ta") / "a1"
+    said = {}
+    graded = dlgrade("grade", "a1", str(CLASS), "-o", str(out), "--workers", "2",
+                     "--calibration-from", str(demo_results[0]))
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    said["before"] = _gradebook(out)
+    similar = dlgrade("similarity", str(out))
+    assert similar.returncode == 0, similar.stdout + similar.stderr
+    said["similarity"] = similar.stdout
+    for student, target, score, why in [("dmitri", "q4", "0", DMITRI_Q4), ("bruno", "q5", "1", BRUNO_Q5),
+                                        ("dmitri", "q2/vectorized_is_faster_than_serial", "0", DMITRI_SAXPY)]:
+        done = dlgrade("override", str(out), student, target, "--score", score, "--comment", why, "--by", "Grace (TA)")
+        assert done.returncode == 0, done.stdout + done.stderr
+    again = dlgrade("grade", "a1", str(CLASS), "-o", str(out), "--regrade", "bruno")
+    assert again.returncode == 0, again.stdout + again.stderr
+    said["regrade"] = again.stdout
+    listed = dlgrade("overrides", str(out))
+    assert listed.returncode == 0, listed.stderr
+    said["overrides"] = listed.stdout
+    return out, said
+
+
+def test_the_copied_pair_ranks_first_and_independent_work_stays_below_the_threshold(worked):
+    out, said = worked
+    pairs = json.loads((out / "similarity.json").read_text())["pairs"]
+    assert {pairs[0]["a"], pairs[0]["b"]} == {"amara", "dmitri"} and pairs[0]["flagged"], pairs[0]
+    assert [p for p in pairs if p["flagged"]] == pairs[:1], pairs  # no independent pair is flagged
+    assert pairs[0]["similarity"] > 2 * pairs[1]["similarity"], pairs[:2]
+    assert "1 pair(s) at or above 50%" in said["similarity"] and "amara  dmitri" in said["similarity"]
+    page = (out / "similarity.html").read_text()
+    assert page.count("<mark>") >= 5  # the matching code, marked on both sides
+    assert 'id="pair-1"' in page and 'id="pair-2"' not in page  # only the flagged pair is shown side by side
+    assert said["before"]["dmitri"]["total"] == "18"  # the page changed no score: the TA did, below
+
+
+def test_an_override_outlives_a_regrade_and_shows_beside_the_automatic_score_everywhere(worked):
+    out, said = worked
+    assert "1 submission(s) to grade, 3 already graded and unchanged" in said["regrade"], said["regrade"]
+    book = _gradebook(out)
+    bruno, dmitri = book["bruno"], book["dmitri"]
+    assert (bruno["q5"], bruno["raw"], bruno["automatic_raw"]) == ("1", "16", "18")
+    assert (dmitri["q2"], dmitri["q4"], dmitri["raw"], dmitri["automatic_raw"]) == ("1", "0", "14", "18")
+    assert BRUNO_Q5 in bruno["overrides"] and "q5: 3 -> 1 by Grace (TA)" in bruno["overrides"]
+    assert book["amara"]["overrides"] == "" and book["amara"]["raw"] == book["amara"]["automatic_raw"]
+    canvas = _canvas(out)
+    late = {s: float(book[s]["late_penalty"]) for s in book}
+    assert float(canvas["bruno"]) == pytest.approx(16 - late["bruno"])
+    assert float(canvas["dmitri"]) == pytest.approx(14 - late["dmitri"])
+    gradescope = json.loads((out / "bruno" / "results.json").read_text())
+    q5 = next(t for t in gradescope["tests"] if t["name"] == "q5")
+    assert q5["score"] == 1 and BRUNO_Q5 in q5["output"] and "automatic score 3" in q5["output"]
+    assert gradescope["extra_data"]["automatic_score"] == 18
+    feedback = (out / "bruno" / "feedback.html").read_text()
+    assert BRUNO_Q5 in unescape(feedback) and "automatic: 3" in feedback and "Grace (TA)" in feedback
+    summary = unescape((out / "summary.html").read_text())
+    assert "Scores set by hand" in summary and DMITRI_Q4 in summary
+    lines = said["overrides"].splitlines()
+    assert len(lines) == 3, lines
+    assert [line.split("\t")[:3] for line in lines] == [
+        ["bruno", "q5", "3 -> 1"], ["dmitri", "q2/vectorized_is_faster_than_serial", "1 -> 0"],
+        ["dmitri", "q4", "3 -> 0"]]
+    assert "graded again since" in lines[0] and "graded again since" not in lines[1]
+
+
+def test_a_cleared_override_gives_the_automatic_score_back(worked, tmp_path):
+    out = tmp_path / "a1"
+    shutil.copytree(worked[0], out)
+    done = dlgrade("override", str(out), "DMITRI", "q4", "--clear")
+    assert done.returncode == 0, done.stderr
+    assert "automatic score counts again" in done.stdout
+    dmitri = _gradebook(out)["dmitri"]
+    assert (dmitri["q4"], dmitri["raw"]) == ("3", "17")
+    assert DMITRI_Q4 not in unescape((out / "dmitri" / "feedback.html").read_text())
+    again = dlgrade("override", str(out), "dmitri", "q4", "--clear")
+    assert again.returncode == 2 and "has no override of q4" in again.stderr
+
+
+def _browser():
+    """Playwright driving Debian's Chromium (nothing downloaded); skip where either is missing."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if chromium is None:
+        pytest.skip("no Chromium (.ci/run installs Debian's chromium)")
+    return playwright.sync_playwright(), chromium
+
+
+def test_a_ta_reads_the_pages_in_a_browser_offline(worked, tmp_path):
+    """summary.html links every feedback page and the similarity page, its tables sort by a click, and the pages
+    ask for nothing over a network. A screenshot of each page is left in the test's folder."""
+    out, _ = worked
+    manager, chromium = _browser()
+    requests: list[str] = []
+    with manager as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto((out / "summary.html").as_uri())
+        page.screenshot(path=str(tmp_path / "summary.png"), full_page=True)
+
+        students = page.locator("#students tbody tr td:first-child a")
+        assert sorted(students.all_inner_texts()) == ["amara", "bruno", "chen", "dmitri"]
+        for link in students.all():
+            target = out / link.get_attribute("href")
+            assert target.is_file(), target
+        scores = page.locator("#students thead th", has_text="score")
+        scores.click()
+        assert page.locator("#students tbody tr td:first-child a").first.inner_text() == "dmitri"  # 14, lowest
+        scores.click()
+        assert page.locator("#students tbody tr td:first-child a").last.inner_text() == "dmitri"
+
+        page.locator("#students a", has_text="bruno").click()
+        assert "feedback for bruno" in page.title()
+        assert page.locator(".override", has_text=BRUNO_Q5).is_visible()
+        page.screenshot(path=str(tmp_path / "feedback-bruno.png"), full_page=True)
+
+        page.goto((out / "summary.html").as_uri())
+        page.locator("#similarity-link").click()
+        assert "similar answer code" in page.title()
+        first = page.locator("#pairs tbody tr").first
+        assert first.get_attribute("class") == "flagged" and "amara" in first.inner_text() \
+            and "dmitri" in first.inner_text()
+        assert page.locator("#pair-1 + p + .side mark").count() >= 5
+        page.screenshot(path=str(tmp_path / "similarity.png"), full_page=True)
+        browser.close()
+    assert all(url.startswith("file://") for url in requests), [u for u in requests if not u.startswith("file://")]
+    assert not errors, errors  # the sorting script ran under the pages' Content-Security-Policy, nothing was refused
+    assert (tmp_path / "summary.png").stat().st_size > 10_000
