@@ -99,9 +99,12 @@ def _fingerprint(name: str, code: str, noise: int, boilerplate: np.ndarray | Non
 def compare(codes: dict[str, str], template: str, threshold: float = 0.5, noise: int = 15) -> SimilarityReport:
     """Every pair of ``codes`` (student -> answer code) compared, ``template``'s code and the class's common
     fragments subtracted; pairs by similarity, highest first. ``threshold`` (0 to 1) flags a pair; ``noise``
-    is the shortest match that counts, in characters of normalised code."""
+    is the shortest match that counts, in characters of normalised code. Raises ``UsageError`` for either out
+    of its range (0 to 1; 5 to 500)."""
     if not 0 < threshold <= 1:
         raise UsageError(f"threshold {threshold}: give a fraction above 0, at most 1")
+    if not 5 <= noise <= 500:
+        raise UsageError(f"noise {noise}: give the shortest match that counts, 5 to 500 characters")
     everyone = {name: _fingerprint(name, code, noise) for name, code in codes.items()}
     seen = Counter(h for fp in everyone.values() for h in fp.hashes)
     common = {h for h, n in seen.items() if n > max(2, len(codes) // 2)}

@@ -85,3 +85,12 @@ def a2_expected():
 @pytest.fixture(scope="session")
 def a3_expected():
     return yaml.safe_load((ROOT / "assignments" / "a3" / "examples" / "expected.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """``dlgrade export gradescope a1 -o FILE`` as an instructor runs it: (the zip, what the command printed)."""
+    zipped = tmp_path_factory.mktemp("export") / "autograder.zip"
+    proc = dlgrade("export", "gradescope", "a1", "-o", str(zipped))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return zipped, proc.stdout

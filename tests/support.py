@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,3 +58,30 @@ def context(tmp_path, policy: str = "", thresholds: str = "{min_speedup: 2.0}"):
         """))
     spec = spec_mod.load(folder)
     return Context(spec, spec.questions["q1"], False, Calibration(), [])
+
+
+def gradescope_tree(folder: Path, zipped: Path, metadata: dict | None = None) -> Path:
+    """Gradescope's /autograder laid out under ``folder``: the zip unpacked into source/ (modes kept), an empty
+    submission/, and submission_metadata.json where given; its root."""
+    root = folder / "autograder"
+    (root / "submission").mkdir(parents=True)
+    with zipfile.ZipFile(zipped) as z:
+        z.extractall(root / "source")
+        for info in z.infolist():
+            (root / "source" / info.filename).chmod(info.external_attr >> 16 & 0o777)
+    if metadata is not None:
+        (root / "submission_metadata.json").write_text(json.dumps(metadata))
+    return root
+
+
+def gradescope_metadata(**user) -> dict:
+    """A submission_metadata.json as Gradescope writes it, for Jane Doe unless ``user`` says else."""
+    due = "2026-10-02T23:00:00.000000-07:00"
+    person = {"email": "jane.doe@example.edu", "id": 1234, "name": "Jane Doe", "sid": "S-1234",
+              "assignment": {"due_date": due, "late_due_date": None, "release_date": "2026-09-20T00:00:00-07:00"}}
+    person.update(user)
+    return {"id": 987654, "created_at": "2026-10-01T14:22:32.365935-07:00",
+            "assignment": {"due_date": due, "group_size": None, "group_submission": False, "id": 25828,
+                           "course_id": 1234, "late_due_date": None, "release_date": "2026-09-20T00:00:00-07:00",
+                           "title": "A1: TensorFlow fundamentals", "total_points": "18.0"},
+            "submission_method": "upload", "users": [person], "previous_submissions": []}

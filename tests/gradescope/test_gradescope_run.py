@@ -1,4 +1,6 @@
-"""``run_autograder`` in a tree laid out as Gradescope lays out /autograder: a real grading, and every way it can't.
+"""``run_autograder`` in a tree laid out as Gradescope lays out /autograder: every way it can't grade.
+
+A real grading there, of an a1 student's upload, is in ``tests/ta/test_ta_tools.py``.
 
 The real script runs, with ``DLGRADE_GRADESCOPE_ROOT`` pointing at the tree
 and ``DLGRADE_PYTHON`` at the test's own Python (in place of the virtual
@@ -16,9 +18,7 @@ import sys
 import pytest
 from support import ROOT
 
-from autograder import api, hardware
 from autograder.gradescope.run import _reference_line, _seed, grade_submission
-from autograder.grading.steps import calibration_key
 from autograder.store import Store
 
 #: What Gradescope reads of results.json, top level and per test.
@@ -33,47 +33,6 @@ def _run_autograder(root, python=sys.executable, timeout=900) -> dict:
                           timeout=timeout, cwd=root.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads((root / "results" / "results.json").read_text())
-
-
-@pytest.mark.slow
-@pytest.mark.kernel
-@pytest.mark.bwrap
-def test_a_correct_solution_under_an_odd_name_gets_full_marks_from_the_setup_time_figures(
-        exported, make_tree, make_metadata, demo_results, a1_expected):
-    zipped, _ = exported
-    root = make_tree(zipped, make_metadata())
-    shutil.copy(ROOT / "assignments" / "a1" / "examples" / "solution.ipynb",
-                root / "submission" / "My Submission (1).ipynb")
-    # The figures setup.sh would have measured on this machine: the demo's, measured here for the same build.
-    bundle = api.bundle_for(str(root / "source" / "dist" / "a1"))
-    key = calibration_key(bundle)
-    with Store(demo_results[0] / "gradebook.sqlite") as demo:
-        figures = demo.calibration(key)
-    assert figures, f"the demo measured no reference figures under {key}"
-    with Store(root / "source" / "calibration" / "gradebook.sqlite") as cache:
-        cache.put_calibration(key, figures, 0.0)
-
-    data = _run_autograder(root)
-
-    assert set(data) >= KEYS and all(set(t) >= TEST_KEYS for t in data["tests"])
-    demo = json.loads((demo_results[0] / "solution" / "results.json").read_text())
-    assert a1_expected["solution"]["fails"] == [] and data["extra_data"]["status"] == "graded"
-    assert data["score"] == demo["score"] == sum(q.points for q in bundle.spec.questions.values())
-    assert [(t["name"], t["visibility"]) for t in data["tests"]] == \
-        [(name, q.visibility) for name, q in bundle.spec.questions.items()]
-    machine = hardware.machine()
-    assert f"graded on: {machine['cpu']}, {machine['cores']} cores" in data["output"]
-    assert ("no GPU" in data["output"]) == (not machine["gpus"])
-    assert "sandbox: bubblewrap" in data["output"]
-    assert "reference figures: from the cache setup.sh measured" in data["output"]
-    extra = data["extra_data"]
-    assert extra["gradescope"]["reference_figures"] == "cache" and extra["calibration"] == figures
-    assert extra["gradescope"]["submission"] == "My Submission (1).ipynb"
-    assert extra["student"] == "S-1234"
-    assert extra["identity"]["name"] == "Jane Doe" and extra["identity"]["email"] == "jane.doe@example.edu"
-    assert extra["late"]["time_source"] == "roster"
-    assert extra["late"]["submitted_at"] == "2026-10-01T14:22:32.365935-07:00"
-    assert (root / "dlgrade-work" / "out" / "S-1234" / "feedback.html").exists()
 
 
 @pytest.mark.parametrize("files, says", [

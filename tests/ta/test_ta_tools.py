@@ -1,11 +1,14 @@
-"""What TAs do after grading, on a real a1 class: spot copied work, set scores by hand, read the pages in a browser.
+"""A course at work on a real a1 class: Gradescope grades an upload; TAs spot copied work, set scores by hand, and
+read the pages in a browser.
 
 The class (``tests/ta/class_a1/``): amara, bruno and chen wrote their notebooks apart, each in a style of their
 own; dmitri's is amara's, copied and disguised as a student would (every name changed, comments rewritten or
 dropped, definitions reordered, loops turned into comprehensions). It is graded once through the CLI, against
 the demo's reference figures (same machine, same build). A TA then runs ``dlgrade similarity``, sets scores by
 hand (dmitri's q4 after reading the similarity page, a test of dmitri's q2, bruno's q5), and bruno's notebook
-is graded again with ``--regrade``.
+is graded again with ``--regrade``; meanwhile chen uploads the same notebook to the course's Gradescope
+autograder (``dlgrade export gradescope``), whose ``run_autograder`` runs in Gradescope's tree laid out in a
+temporary folder (each grading is one kernel: the two share the cores).
 """
 
 from __future__ import annotations
@@ -14,11 +17,17 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 from html import unescape
 from pathlib import Path
 
 import pytest
-from support import ROOT, dlgrade
+from support import ROOT, dlgrade, gradescope_metadata, gradescope_tree
+
+from autograder import api, hardware
+from autograder.grading.steps import calibration_key
+from autograder.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.bwrap, pytest.mark.training]
 
@@ -40,8 +49,9 @@ def _canvas(out: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def worked(tmp_path_factory, demo_results):
-    """The class graded, compared, overridden by a TA, and bruno graded again: (OUT, what each step printed)."""
+def worked(tmp_path_factory, demo_results, exported):
+    """The class graded, compared, overridden by a TA, bruno graded again and chen's upload graded on Gradescope:
+    (OUT, what each step printed, and Gradescope's results.json under "gradescope")."""
     out = tmp_path_factory.mktemp("ta") / "a1"
     said = {}
     graded = dlgrade("grade", "a1", str(CLASS), "-o", str(out), "--workers", "2",
@@ -55,13 +65,57 @@ def worked(tmp_path_factory, demo_results):
                                         ("dmitri", "q2/vectorized_is_faster_than_serial", "0", DMITRI_SAXPY)]:
         done = dlgrade("override", str(out), student, target, "--score", score, "--comment", why, "--by", "Grace (TA)")
         assert done.returncode == 0, done.stdout + done.stderr
+    gradescope = _upload_to_gradescope(exported[0], tmp_path_factory.mktemp("gradescope"), demo_results[0])
     again = dlgrade("grade", "a1", str(CLASS), "-o", str(out), "--regrade", "bruno")
     assert again.returncode == 0, again.stdout + again.stderr
     said["regrade"] = again.stdout
+    done = gradescope.communicate(timeout=900)
+    assert gradescope.returncode == 0, done
+    said["gradescope"] = json.loads((Path(gradescope.args[0]).parents[1] / "results" / "results.json").read_text())
     listed = dlgrade("overrides", str(out))
     assert listed.returncode == 0, listed.stderr
     said["overrides"] = listed.stdout
     return out, said
+
+
+def _upload_to_gradescope(zipped: Path, folder: Path, figures_from: Path) -> subprocess.Popen:
+    """chen's notebook uploaded as Gradescope names it, in Gradescope's tree (``DLGRADE_GRADESCOPE_ROOT``) with
+    the test's own Python; the reference figures setup.sh would have measured on this machine are the demo's.
+    Returns run_autograder, started."""
+    root = gradescope_tree(folder, zipped, gradescope_metadata())
+    shutil.copy(CLASS / "chen.ipynb", root / "submission" / "My Submission (1).ipynb")
+    key = calibration_key(api.bundle_for(str(root / "source" / "dist" / "a1")))
+    with Store(figures_from / "gradebook.sqlite") as demo:
+        figures = demo.calibration(key)
+    assert figures, f"the demo measured no reference figures under {key}"
+    with Store(root / "source" / "calibration" / "gradebook.sqlite") as cache:
+        cache.put_calibration(key, figures, 0.0)
+    env = {**os.environ, "DLGRADE_GRADESCOPE_ROOT": str(root), "DLGRADE_PYTHON": sys.executable}
+    return subprocess.Popen([str(root / "source" / "run_autograder")], env=env, cwd=folder, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_gradescope_grades_an_upload_under_any_name_as_the_batch_does_and_says_which_machine(worked):
+    out, said = worked
+    data = said["gradescope"]
+    assert set(data) >= {"score", "output", "tests", "execution_time", "extra_data"}
+    assert all(set(t) >= {"name", "score", "max_score", "visibility", "output"} for t in data["tests"])
+    batch = json.loads((out / "chen" / "results.json").read_text())
+    assert data["extra_data"]["status"] == "graded" and data["score"] == batch["score"] == 18
+    assert [(t["name"], t["score"], t["visibility"]) for t in data["tests"]] == \
+        [(t["name"], t["score"], t["visibility"]) for t in batch["tests"]]
+    machine = hardware.machine()
+    assert f"graded on: {machine['cpu']}, {machine['cores']} cores" in data["output"]
+    assert ("no GPU" in data["output"]) == (not machine["gpus"])
+    assert "sandbox: bubblewrap" in data["output"]
+    assert "reference figures: from the cache setup.sh measured" in data["output"]
+    extra = data["extra_data"]
+    assert extra["gradescope"]["reference_figures"] == "cache"
+    assert extra["gradescope"]["submission"] == "My Submission (1).ipynb"
+    assert extra["student"] == "S-1234"
+    assert extra["identity"]["name"] == "Jane Doe" and extra["identity"]["email"] == "jane.doe@example.edu"
+    assert extra["late"]["time_source"] == "roster"
+    assert extra["late"]["submitted_at"] == "2026-10-01T14:22:32.365935-07:00"
 
 
 def test_the_copied_pair_ranks_first_and_independent_work_stays_below_the_threshold(worked):
