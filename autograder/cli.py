@@ -140,6 +140,10 @@ def cmd_report(args) -> int:
 
 def cmd_override(args) -> int:
     """``dlgrade override OUT STUDENT TARGET --score N --comment WHY`` (or ``--clear``): a TA's score by hand."""
+    if args.clear and (args.score is not None or args.comment is not None or args.by is not None):
+        print("dlgrade override: --clear takes back an override; give it without --score, --comment or --by",
+              file=sys.stderr)
+        return 2
     student, applied = api.override(args.output, args.student, args.target, args.score, args.comment or "",
                                     by=args.by, clear=args.clear, log=print)
     if applied is None:
@@ -160,7 +164,8 @@ def cmd_overrides(args) -> int:
         o = row.override
         flags = "".join([" [graded again since: check it still applies]" if row.regraded_since else "",
                          f" [APPLIED TO NOTHING: {row.problem}]" if row.problem else ""])
-        print(f"{row.student}\t{o.target}\t{o.change()}\tby {o.by}\t{o.at}\t{o.comment}{flags}")
+        comment = " ".join(o.comment.split())  # one line per override, whatever the comment holds
+        print(f"{row.student}\t{o.target}\t{o.change()}\tby {o.by}\t{o.at}\t{comment}{flags}")
     return 0
 
 

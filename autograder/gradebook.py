@@ -18,6 +18,7 @@ import difflib
 import getpass
 import math
 import os
+import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -63,10 +64,17 @@ def rewrite_reports(out: Path, students: Iterable[str] | None = None,
     return results
 
 
+def _same(student_id: str) -> str:
+    """An id as compared: case folded, and in one Unicode form (macOS's file names decompose ``ë``, typed ids
+    compose it)."""
+    return unicodedata.normalize("NFC", student_id).casefold()
+
+
 def _student(store: Store, student: str, out: Path) -> GradingResult:
     """The stored result of ``student`` (ids that differ only in case are one student); ``UsageError`` if none."""
     results = {r.student: r for r in store.results(overridden=False)}
-    found = results.get(student) or next((r for s, r in results.items() if s.casefold() == student.casefold()), None)
+    wanted = _same(student)
+    found = results.get(student) or next((r for s, r in results.items() if _same(s) == wanted), None)
     if found is None:
         close = difflib.get_close_matches(student, list(results), n=3)
         raise UsageError(f"{out}: no result for student {student!r}"
@@ -77,7 +85,9 @@ def _student(store: Store, student: str, out: Path) -> GradingResult:
 
 def _target(result: GradingResult, target: str) -> tuple[str, str, float]:
     """(question, test, most points) that ``target`` names in ``result``; ``UsageError`` naming what exists."""
-    question, _, test = target.strip().partition("/")
+    question, slash, test = target.strip().partition("/")
+    if slash and not test.strip():
+        raise UsageError(f"{target!r}: name the test after the slash (q3/test_name), or give the question alone")
     q = next((q for q in result.questions if q.name == question), None)
     if q is None:
         names = ", ".join(q.name for q in result.questions) or "none: it was not graded"
@@ -89,6 +99,16 @@ def _target(result: GradingResult, target: str) -> tuple[str, str, float]:
         raise UsageError(f"{result.student}'s {question} has no test {test!r} (tests: "
                          f"{', '.join(t.name for t in q.tests) or 'none'}); give the question alone to set its score")
     return question, test, t.max_points
+
+
+def _no_mixing(existing: list[Override], question: str, test: str, student: str, out: Path) -> None:
+    """A question's own score and its tests' scores are not both set by hand: the one would hide the other."""
+    clash = [o.target for o in existing if o.question == question and bool(o.test) != bool(test)]
+    if clash:
+        what = "its tests' scores are" if not test else "the whole question's score is"
+        raise UsageError(f"{student}'s {question}: {what} already set by hand ({', '.join(clash)}), and the one "
+                         f"would hide the other; clear {'them' if len(clash) > 1 else 'it'} first "
+                         f"(dlgrade override {out} {student} {clash[0]} --clear)")
 
 
 def who() -> str:
@@ -120,9 +140,18 @@ def set_override(out: Path, student: str, target: str, score: float, comment: st
         question, test, most = _target(result, target)
         if not math.isfinite(score) or not 0 <= score <= most:
             raise UsageError(f"--score {score:g}: {result.student}'s {target} is worth 0 to {most:g} points")
+        existing = store.overrides(result.student)
+        _no_mixing(existing, question, test, result.student, out)
+        earlier = next((o for o in existing if (o.question, o.test) == (question, test)), None)
+        if earlier is not None:
+            log(f"{result.student}: this replaces the override of {earlier.target} by {earlier.by} on "
+                f"{earlier.at[:10]} ({earlier.score:g} points: {' '.join(earlier.comment.split())})")
         at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         override = Override(question=question, test=test, score=float(score), comment=comment,
-                            by=(by or "").strip() or who(), at=at)
+                            by=who() if by is None else by.strip(), at=at)
+        if not override.by:
+            raise UsageError("--by: give the name of who sets the score (or leave --by out: $DLGRADE_TA, else "
+                             "the login name)")
         store.put_override(result.student, override)
         applied, _ = store.overridden(result)
     rewrite_reports(out, [result.student], log)
@@ -139,8 +168,7 @@ def clear_override(out: Path, student: str, target: str, log: Callable[[str], No
     question, _, test = target.strip().partition("/")
     with open_store(out) as store:
         known = {s for s, _, _ in store.override_owners()}
-        stored = student if student in known else next((s for s in known if s.casefold() == student.casefold()),
-                                                       student)
+        stored = student if student in known else next((s for s in known if _same(s) == _same(student)), student)
         if not store.clear_override(stored, question, test):
             raise UsageError(f"{out}: {student} has no override of {target} (`dlgrade overrides {out}` lists them)")
     rewrite_reports(out, [stored], log)

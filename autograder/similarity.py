@@ -30,13 +30,16 @@ from markupsafe import Markup
 
 from autograder import build as build_mod
 from autograder import spec as spec_mod
-from autograder.errors import DlgradeError, UsageError
+from autograder.errors import BuildError, UsageError
 from autograder.reports.pages import render_page
 from autograder.results import ResultStatus, write_json
 from autograder.store import Store
 
 #: Lines of unmatched code shown around each match on the page.
 CONTEXT_LINES = 6
+#: A pair is flagged only where the code in common is at least this many times the noise: a share of a
+#: near-empty notebook is no evidence.
+MIN_MATCHES = 3
 
 
 @dataclasses.dataclass
@@ -48,6 +51,8 @@ class Pair:
     share_a: float
     share_b: float
     overlap: int  # characters of normalised code the two have in common
+    flagged: bool = False  # at or above the threshold, on a match of at least MIN_MATCHES times the noise
+    rank: int = 0  # from 1, by similarity
     code_a: Markup = Markup("")  # each student's code, the matches marked, escaped
     code_b: Markup = Markup("")
 
@@ -69,7 +74,7 @@ class SimilarityReport:
 
     @property
     def flagged(self) -> list[Pair]:
-        return [p for p in self.pairs if p.similarity >= self.threshold]
+        return [p for p in self.pairs if p.flagged]
 
 
 def answer_code(notebook: Path) -> str:
@@ -97,14 +102,17 @@ def _fingerprint(name: str, code: str, noise: int, boilerplate: np.ndarray | Non
 
 
 def compare(codes: dict[str, str], template: str, threshold: float = 0.5, noise: int = 15) -> SimilarityReport:
-    """Every pair of ``codes`` (student -> answer code) compared, ``template``'s code and the class's common
-    fragments subtracted; pairs by similarity, highest first. ``threshold`` (0 to 1) flags a pair; ``noise``
+    """Every pair of ``codes`` (student -> answer code) compared, ``template``'s lines and code and the class's
+    common fragments subtracted; pairs by similarity, highest first. ``threshold`` (0 to 1) flags a pair whose
+    code in common is at least ``MIN_MATCHES`` times the noise; ``noise``
     is the shortest match that counts, in characters of normalised code. Raises ``UsageError`` for either out
     of its range (0 to 1; 5 to 500)."""
     if not 0 < threshold <= 1:
         raise UsageError(f"threshold {threshold}: give a fraction above 0, at most 1")
     if not 5 <= noise <= 500:
         raise UsageError(f"noise {noise}: give the shortest match that counts, 5 to 500 characters")
+    given = {line.strip() for line in template.splitlines() if line.strip()}
+    codes = {name: _without(code, given) for name, code in codes.items()}
     everyone = {name: _fingerprint(name, code, noise) for name, code in codes.items()}
     seen = Counter(h for fp in everyone.values() for h in fp.hashes)
     common = {h for h, n in seen.items() if n > max(2, len(codes) // 2)}
@@ -114,12 +122,24 @@ def compare(codes: dict[str, str], template: str, threshold: float = 0.5, noise:
     for a, b in itertools.combinations(sorted(prints), 2):
         overlap, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
         pair = Pair(a, b, float(share_a), float(share_b), int(overlap))
-        if overlap and pair.similarity >= threshold:  # shown side by side on the page
+        pair.flagged = pair.similarity >= threshold and pair.overlap >= MIN_MATCHES * noise
+        if pair.flagged:  # shown side by side on the page
             pair.code_a = _marked(codes[a], slices_a)
             pair.code_b = _marked(codes[b], slices_b)
         pairs.append(pair)
     pairs.sort(key=lambda p: (-p.similarity, -p.overlap, p.a, p.b))
+    for rank, pair in enumerate(pairs, 1):
+        pair.rank = rank
     return SimilarityReport(pairs, threshold, noise, "", sorted(codes), [])
+
+
+def _without(code: str, given: set[str]) -> str:
+    """``code`` without the lines the template holds (as they stand there, spaces aside): what the student wrote.
+
+    The template's fingerprints are subtracted too, but a match may run from a student's line into the
+    template's next one; without those lines no match can.
+    """
+    return "\n".join(line for line in code.splitlines() if line.strip() not in given) + "\n"
 
 
 def _marked(code: str, slices: np.ndarray) -> Markup:
@@ -131,17 +151,20 @@ def _marked(code: str, slices: np.ndarray) -> Markup:
 def _template_and_policy(results_assignment: str, template: Path | None,
                          root: Path | None) -> tuple[Path, spec_mod.SimilarityPolicy]:
     """The student template to subtract and the spec's similarity policy (its defaults without a spec)."""
-    policy = spec_mod.SimilarityPolicy()
     try:
-        course = root or build_mod.find_root()
-        spec = spec_mod.load(course / "assignments" / results_assignment / "assignment.yaml")
-        policy = spec.similarity
-        default = course / "student_template" / results_assignment / spec.notebook
-    except DlgradeError as e:
+        course: Path | None = root or build_mod.find_root()
+    except BuildError:
+        course = None
+    spec_file = course / "assignments" / results_assignment / "assignment.yaml" if course else None
+    if spec_file is None or not spec_file.exists():
         if template is None:
-            raise UsageError(f"cannot find assignment {results_assignment}'s student template ({e}); give "
-                             "--template with the notebook students were handed") from None
-        return template, policy
+            raise UsageError(f"cannot find assignment {results_assignment}'s spec and student template (no "
+                             f"{spec_file or 'course folder here'}); give --template with the notebook students "
+                             "were handed") from None
+        return template, spec_mod.SimilarityPolicy()
+    spec = spec_mod.load(spec_file)  # a bad similarity key is named by its file and key
+    policy = spec.similarity
+    default = spec_file.parents[2] / "student_template" / results_assignment / spec.notebook
     chosen = template or default
     if not chosen.exists():
         raise UsageError(f"{chosen}: no student template there; run `dlgrade build {results_assignment}` or give "
@@ -180,13 +203,14 @@ def similarity(out: Path, template: Path | None = None, threshold: float | None 
     report.template, report.not_compared = str(chosen), missing
     page = Path(out) / "similarity.html"
     tmp = page.with_name(f".{page.name}.tmp")
-    tmp.write_text(render_page("similarity.html.j2", report=report, assignment=results[0].assignment),
+    tmp.write_text(render_page("similarity.html.j2", report=report, assignment=results[0].assignment,
+                               min_matches=MIN_MATCHES),
                    encoding="utf-8")
     tmp.replace(page)
     write_json(Path(out) / "similarity.json", {
         "threshold": report.threshold, "noise": report.noise, "template": report.template,
         "not_compared": dict(report.not_compared),
         "pairs": [{"a": p.a, "b": p.b, "similarity": round(p.similarity, 4), "share_a": round(p.share_a, 4),
-                   "share_b": round(p.share_b, 4), "overlap": p.overlap, "flagged": p.similarity >= report.threshold}
+                   "share_b": round(p.share_b, 4), "overlap": p.overlap, "flagged": p.flagged}
                   for p in report.pairs]})
     return report, page

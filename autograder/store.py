@@ -183,6 +183,15 @@ class Store:
                                                              override.score, override.comment, override.by,
                                                              override.at))
 
+    def move_overrides(self, student: str, to: str) -> int:
+        """Give a student's overrides to the id their file is now graded as (``to`` keeps any of its own for
+        the same question or test); how many moved."""
+        with self._writing(f"the overrides of {student}, now {to}"):
+            moved = self.db.execute("update or ignore overrides set student = ? where student = ?",
+                                    (to, student)).rowcount
+            self.db.execute("delete from overrides where student = ?", (student,))
+        return moved
+
     def clear_override(self, student: str, question: str, test: str) -> bool:
         """Remove a score set by hand; False where there was none."""
         with self._writing(f"the removal of an override of {student}"):

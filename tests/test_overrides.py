@@ -9,6 +9,7 @@ import csv
 import json
 
 import pytest
+from support import dlgrade
 
 from autograder import api
 from autograder.errors import UsageError
@@ -86,6 +87,7 @@ def graded_folder(tmp_path):
     ("ada", "q1/relu_matches", -1, "x", "worth 0 to 1 points"),
     ("ada", "q1", float("nan"), "x", "worth 0 to 3 points"),
     ("ada", "q1", 1, "   ", "say why"),
+    ("ada", "q1/", 1, "x", "name the test after the slash"),
 ])
 def test_an_override_that_makes_no_sense_is_refused_and_names_why(tmp_path, student, target, score, comment, problem):
     out = graded_folder(tmp_path)
@@ -106,3 +108,41 @@ def test_a_file_the_grader_refused_can_be_graded_by_hand_and_canvas_gets_it(tmp_
     assert "Score set by hand: 4 / 5" in page and "graded by hand from the PDF" in page
     assert "automatic: 1" in feedback_html(GradingResult.from_dict(json.loads(
         (out / "bob" / "results.json").read_text())["extra_data"]))  # results.json keeps the override and its why
+
+
+def test_a_question_and_its_tests_are_not_both_set_by_hand(tmp_path):
+    out = graded_folder(tmp_path)
+    api.override(out, "ada", "q1/gelu_matches", 1, "a rounding slip")
+    with pytest.raises(UsageError, match=r"its tests' scores are already set by hand \(q1/gelu_matches\)"):
+        api.override(out, "ada", "q1", 3, "all of it")
+    api.override(out, "ada", "q1/gelu_matches", clear=True)
+    api.override(out, "ada", "q1", 3, "all of it")
+    with pytest.raises(UsageError, match="the whole question's score is already set by hand"):
+        api.override(out, "ada", "q1/relu_matches", 0, "no")
+
+
+def test_a_new_override_says_what_it_replaces_and_who_names_who(tmp_path, monkeypatch):
+    out = graded_folder(tmp_path)
+    said: list[str] = []
+    api.override(out, "ada", "q2", 1, "first\nthought", by="Grace")
+    api.override(out, "ada", "q2", 0.5, "second thought", by="Alan", log=said.append)
+    assert said == ["ada: this replaces the override of q2 by Grace on " + api.overrides(out)[0].override.at[:10]
+                    + " (1 points: first thought)"]
+    with pytest.raises(UsageError, match="--by: give the name"):
+        api.override(out, "ada", "q2", 1, "x", by="  ")
+    monkeypatch.setenv("DLGRADE_TA", "Ada's TA")
+    assert api.override(out, "ada", "q2", 1, "x")[1].by == "Ada's TA"
+
+
+def test_an_id_typed_in_another_unicode_form_is_the_same_student(tmp_path):
+    out = tmp_path / "out"
+    with Store(out / "gradebook.sqlite") as store:
+        store.put(result("Zo\u00eb"), "a")  # composed, as most tools write it
+    student, _ = api.override(out, "Zoe\u0308", "q1", 2, "typed on a Mac")  # decomposed, as macOS gives it
+    assert student == "Zo\u00eb"
+
+
+def test_clear_with_a_score_is_refused_by_the_command(tmp_path):
+    out = graded_folder(tmp_path)
+    done = dlgrade("override", str(out), "ada", "q1", "--clear", "--score", "1")
+    assert done.returncode == 2 and "--clear takes back an override" in done.stderr

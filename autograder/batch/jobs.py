@@ -60,6 +60,7 @@ class Plan:
 
     jobs: list[Job]
     kept: list[str]
+    kept_jobs: list[Job] = dataclasses.field(default_factory=list)  # the files whose stored results are kept
     set_aside: list[SetAside] = dataclasses.field(default_factory=list)
     stale: list[str] = dataclasses.field(default_factory=list)  # kept, though graded with an older bundle
     regraded: list[str] = dataclasses.field(default_factory=list)  # graded again: stored with an older bundle
@@ -95,16 +96,19 @@ def plan(files: list[Path], store: Store, student: str | None = None, force: boo
     that names no student given.
     """
     candidates: dict[str, list[Job]] = {}
+    # An id already stored in another case (amara.ipynb handed in again as AMARA.ipynb) keeps its stored case.
+    stored_ids = {s.casefold(): s for s, _, _ in store.files()}
     for f in files:
         ident, entry, lms = student_for(f, roster)
         ident = student or ident
+        ident = stored_ids.get(ident.casefold(), ident)
         if roster is not None and entry is None:
             log(f"{ident}: {f.name} matches no one on the roster (by Canvas id, login or student id); "
                 "graded under this id")
         # Ids that differ only in case are one folder on macOS and Windows: one student, as the roster has it.
         candidates.setdefault(ident.casefold(), []).append(Job(f, ident, "", entry, lms, bundle=bundle))
     chosen, set_aside = _one_file_each(candidates, log)
-    planned = Plan([], [], set_aside)
+    planned = Plan([], [], set_aside=set_aside)
     for job in chosen:
         _grade_or_keep(planned, job, store, force or job.student in regrade, bundle, keep_stale)
     for item in set_aside:
@@ -127,6 +131,7 @@ def _grade_or_keep(planned: Plan, job: Job, store: Store, redo: bool, bundle: st
     stored = None if redo else store.current(job.student, job.sha256)
     if stored is not None and (stored == bundle or keep_stale):
         planned.kept.append(job.student)
+        planned.kept_jobs.append(job)
         if stored != bundle:
             planned.stale.append(job.student)
         return

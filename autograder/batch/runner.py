@@ -16,6 +16,7 @@ changed or broke is graded again.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import shutil
 import time
@@ -25,7 +26,7 @@ from typing import Any
 from autograder import hardware
 from autograder.batch.calibrate import calibrate
 from autograder.batch.dask_cluster import dask_client, run_dask
-from autograder.batch.jobs import Job, Plan, SetAside, plan, refusal
+from autograder.batch.jobs import Job, Plan, SetAside, annotate, plan, refusal
 from autograder.batch.options import BatchEvents, GradeOptions
 from autograder.batch.pool import run_here, run_pool
 from autograder.batch.worker import AnyBundle
@@ -33,6 +34,7 @@ from autograder.reports.files import write_class_reports, write_student_files
 from autograder.results import Bundle, CalibrationFigures, GradingResult
 from autograder.roster import Roster
 from autograder.sandbox import cgroups, host, zygote
+from autograder.spec import Assignment
 from autograder.store import Store
 
 
@@ -84,6 +86,7 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
                        options.keep_stale, events.log)
         jobs, kept = planned.jobs, planned.kept
         _settle(store, planned, bundle, out, events, roster)
+        _refresh(store, planned.kept_jobs, bundle.spec, out, events)
         store.set_meta("bundle", bundle.digest)
         wanted = options.workers if options.workers and options.workers > 0 else \
             default_workers(bundle.spec.limits.memory_mb)
@@ -104,7 +107,7 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
         events.on_plan(len(jobs), len(kept))
 
         def finish(job: Job, data: dict) -> None:
-            result = _keep(store, GradingResult.from_dict(data), job.sha256, out)
+            result = _keep(store, GradingResult.from_dict(data), job.sha256, out)  # with any override shown
             new.append(result)
             events.on_result(result)
 
@@ -119,6 +122,7 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
         results = store.results()
         column = store.get_meta("canvas_column")
         set_aside = store.set_aside()
+        _say_orphans(store, out, events)
     for warning in write_class_reports(results, out, column, set_aside, bundle.digest):
         events.log(warning)
     return BatchReport(results, new, len(kept), calibration.values if calibration else {},
@@ -126,12 +130,41 @@ def run(bundle: AnyBundle, files: list[Path], out: Path, options: GradeOptions |
 
 
 def _keep(store: Store, result: GradingResult, sha256: str, out: Path) -> GradingResult:
-    """Store a new result; where a TA set scores by hand for the student, their pages show them again."""
+    """Store a new result; where a TA set scores by hand for the student, their pages show them again (and the
+    result returned, as the batch reports it, has them)."""
     store.put(result, sha256)
     shown, _ = store.overridden(result)
     if shown.overrides:  # an override outlives a regrade until it is cleared
         write_student_files(shown, out)
-    return result
+    return shown
+
+
+def _say_orphans(store: Store, out: Path, events: BatchEvents) -> None:
+    """Name each override whose student has no result here (applied to nothing, kept until cleared)."""
+    for student, o, stored_at in store.override_owners():
+        if stored_at is None:
+            events.log(f"{student}: the override of {o.target} has no result to apply to (`dlgrade overrides "
+                       f"{out}` lists it; --clear takes it back)")
+
+
+def _refresh(store: Store, kept: list[Job], spec: Assignment, out: Path, events: BatchEvents) -> None:
+    """Kept results take today's roster: its names, submission times and deadlines (and so the late penalty)
+    apply without grading again. The bundle each was graded with stays its own (stale stays stale)."""
+    stored = {r.student: r for r in store.results(overridden=False)}
+    changed = []
+    for job in kept:
+        old = stored.get(job.student)
+        if old is None:
+            continue
+        new = annotate(copy.deepcopy(old), job, spec)
+        new.bundle = old.bundle
+        if (new.identity, new.late) != (old.identity, old.late):
+            store.put(new, job.sha256)
+            write_student_files(store.overridden(new)[0], out)
+            changed.append(job.student)
+    if changed:
+        events.log(f"kept, with the roster's names, times or deadlines as they are now: {len(changed)} "
+                   f"({', '.join(changed[:10])}{'…' if len(changed) > 10 else ''})")
 
 
 def _settle(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: BatchEvents,
@@ -152,8 +185,10 @@ def _settle(store: Store, planned: Plan, bundle: AnyBundle, out: Path, events: B
         if sha256 and owners and student not in owners:
             store.forget(student)
             shutil.rmtree(out / student, ignore_errors=True)
+            moved = store.move_overrides(student, next(iter(owners))) if len(owners) == 1 else 0
             events.log(f"{student}: its file ({Path(source).name}) is now graded as {', '.join(sorted(owners))} "
-                       "(renamed, or named by the roster); the old result is removed")
+                       "(renamed, or named by the roster); the old result is removed"
+                       + (f", and its {moved} score(s) set by hand go with it" if moved else ""))
     store.put_set_aside([(str(i.path), i.student, i.outcome.value, i.reason) for i in planned.set_aside])
     for student, items in planned.refused().items():
         result = refusal(student, items, bundle.spec, bundle.digest)

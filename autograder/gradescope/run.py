@@ -127,6 +127,8 @@ def _grade(root: Path, log: Log) -> dict[str, Any]:
     cached = _seed(root / "source" / layout.CACHE, out, key, log)
     log(f"grading {choice.path.relative_to(root)} as {submitter.student_id if submitter else 'its file name'}")
     result = _batch_of_one(bundle, file, out, roster, log)
+    upload = str(choice.path.relative_to(root / "submission"))
+    result.message = result.message.replace(str(file), upload).replace(file.name, upload)  # the name they gave
     data = result.to_gradescope()
     reference = _reference_line(cached, result.calibration, root / "source" / layout.CACHE)
     data["output"] = "\n".join([data["output"], *_context_lines(result, reference, choice, submitter)])
@@ -191,8 +193,9 @@ def _context_lines(result: GradingResult, reference: tuple[str, str], choice: Ch
     gpu = ", ".join(g.get("name", "?") for g in gpus) if gpus else "no GPU"
     lines = [f"graded on: {machine.get('cpu') or 'an unknown CPU'}, {machine.get('cores') or '?'} cores, {gpu} "
              f"(machine {result.fingerprint or '?'})",
-             "sandbox: " + (result.isolation if result.isolation == "bubblewrap"
-                            else f"NONE, graded unsandboxed ({result.isolation or 'unknown'})"),
+             "sandbox: " + ("not needed: nothing of the upload was run" if not result.isolation
+                            else result.isolation if result.isolation == "bubblewrap"
+                            else f"NONE, graded unsandboxed ({result.isolation})"),
              reference[1], *choice.notes]
     if submitter is not None:
         lines += list(submitter.notes)

@@ -53,6 +53,8 @@ say "virtual environment ${venv}"
 if [ ! -x "${venv}/bin/python" ]; then
     "${python}" -m venv "${venv}"
 fi
+say "upgrading pip (a distribution's venv starts with its own, older one)"
+"${venv}/bin/python" -m pip install -q --upgrade pip
 say "installing requirements.txt (pinned when the autograder was exported)"
 "${venv}/bin/python" -m pip install -q -r "${here}/requirements.txt"
 say "installing dlgrade from ${here}/dlgrade"

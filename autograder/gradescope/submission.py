@@ -48,7 +48,8 @@ def choose(folder: Path, notebook_name: str) -> Choice:
 
     One notebook or zip is chosen whatever its name (a broken one too: grading
     says what is wrong with it); a link never is. Among several, the one that reads as a
-    notebook (``intake.load``) is chosen; none or several is a ``problem``
+    notebook (``intake.load``) is chosen, or of several that hold the same cells (a notebook and its export
+    zip) the notebook; none or several that differ is a ``problem``
     naming the files and saying what to upload, ``notebook_name`` (``a1.ipynb``).
     """
     files = uploaded(folder)
@@ -60,13 +61,17 @@ def choose(folder: Path, notebook_name: str) -> Choice:
         return Choice(None, f"your upload holds no notebook: {held}; {upload}")
     if len(candidates) == 1:
         return Choice(candidates[0])
-    reasons = {}
+    reasons, sources = {}, {}
     for path in candidates:
         try:
-            intake.load(path, notebook_name)
+            sources[path] = tuple(str(c.get("source", "")) for c in intake.load(path, notebook_name).notebook.cells)
         except IntakeError as e:
             reasons[path] = str(e).replace(str(folder) + "/", "")
     readable = [p for p in candidates if p not in reasons]
+    if len(readable) > 1 and len(set(sources.values())) == 1:  # a notebook and the zip grader.export() made of it
+        first = min(readable, key=lambda p: (p.suffix.lower() != ".ipynb", str(p)))
+        same = ", ".join(str(p.relative_to(folder)) for p in readable if p != first)
+        return Choice(first, notes=(f"graded {first.relative_to(folder)}; {same} holds the same notebook",))
     if len(readable) == 1:
         set_aside = ", ".join(str(p.relative_to(folder)) for p in reasons)
         return Choice(readable[0], notes=(f"graded {readable[0].relative_to(folder)}; not graded (not a notebook "

@@ -38,8 +38,9 @@ SORT_SCRIPT = r"""
     var cell = row.cells[col];
     if (!cell) { return ""; }
     var text = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent.trim();
-    var number = Number(text);
-    return text !== "" && !isNaN(number) ? number : text.toLowerCase();
+    // A figure with a sign or a unit (≤ 5x, 10.35x, 75%, 36 s, 1 / 18, −2) sorts by its number; a date by its text.
+    var figure = /^[≤≥]?\s*([−+-]?\d+(\.\d+)?(e[+-]?\d+)?)(?=$|[\sx%\/])/i.exec(text);
+    return figure ? Number(figure[1].replace("−", "-")) : text.toLowerCase();
   }
   function sort(table, col, descending) {
     var body = table.tBodies[0];

@@ -303,3 +303,37 @@ def test_a_file_given_again_under_another_id_replaces_its_old_result_and_identic
     assert not (out / "ann").exists()
     assert any("ann: its file (ann.ipynb) is now graded as s9" in line for line in logged)
     assert any("on the roster with no file: 1 (s10 Dan Wu)" in line for line in logged)
+
+
+def test_a_roster_given_later_applies_to_kept_results_and_overrides_follow_their_student(tmp_path):
+    """Graded without a roster, then run again with one: nothing is graded again, but the kept results take the
+    roster's names, times and so late penalties; a TA's override follows a file the roster now names."""
+    from autograder.batch.options import BatchEvents
+    from autograder.batch.runner import _refresh, _settle
+    from autograder.results import Override
+
+    given = files(tmp_path / "subs", "ann.ipynb", "bo.ipynb")
+    logged: list[str] = []
+    with Store(tmp_path / "gradebook.sqlite") as store:
+        for path in given:
+            store.put(dataclasses.replace(_result(path.stem, 10), source=str(path)), file_hash(path))
+        store.put_override("bo", Override("q1", "", 7, "partial credit", "ta", "2026-10-05T10:00:00.000Z"))
+        roster_csv = tmp_path / "roster.csv"
+        roster_csv.write_text("student_id,name,login,submitted_at\n"
+                              "ann,Ann Lee,ann,2026-10-04T08:00:00+02:00\n"
+                              "s-bo,Bo Park,bo,2026-10-01T08:00:00+02:00\n")
+        roster = Roster.load(roster_csv)
+        planned = plan(given, store, roster=roster, bundle="")
+        assert planned.kept == ["ann"] and [j.student for j in planned.jobs] == ["s-bo"]
+        bundle = type("B", (), {"spec": _Spec(), "digest": ""})()
+        _settle(store, planned, bundle, tmp_path / "out", BatchEvents(log=logged.append), roster)
+        _refresh(store, planned.kept_jobs, _Spec(), tmp_path / "out", BatchEvents(log=logged.append))
+        ann = store.results()[0]
+        assert ann.identity.name == "Ann Lee" and ann.late.time_source == "roster" and ann.penalty == 2
+        assert any("kept, with the roster's names, times or deadlines as they are now: 1 (ann)" in line
+                   for line in logged)
+        assert [o.target for o in store.overrides("s-bo")] == ["q1"] and store.overrides("bo") == []
+        assert any("its 1 score(s) set by hand go with it" in line for line in logged), logged
+        # Handed in again as ANN.ipynb (the same bytes): still the student the store knows, in its case.
+        (tmp_path / "subs" / "ann.ipynb").rename(tmp_path / "subs" / "ANN.ipynb")
+        assert plan([tmp_path / "subs" / "ANN.ipynb"], store).kept == ["ann"]

@@ -42,8 +42,10 @@ def _run_autograder(root, python=sys.executable, timeout=900) -> dict:
 def test_an_empty_or_ambiguous_upload_scores_0_and_says_what_to_upload(exported, make_tree, make_metadata,
                                                                        files, says):
     root = make_tree(exported[0], make_metadata())
-    for name in files:
-        shutil.copy(ROOT / "student_template" / "a1" / "a1.ipynb", root / "submission" / name)
+    drafts = [ROOT / "student_template" / "a1" / "a1.ipynb",
+              ROOT / "assignments" / "a1" / "examples" / "solution.ipynb"]
+    for name, draft in zip(files, drafts, strict=False):  # two notebooks that differ
+        shutil.copy(draft, root / "submission" / name)
     data = _run_autograder(root, timeout=300)
     assert data["score"] == 0 and set(data) >= KEYS
     assert says in data["output"] and "upload your a1.ipynb" in data["output"]

@@ -75,9 +75,21 @@ def test_of_several_the_one_that_reads_as_a_notebook_is_chosen_and_the_rest_name
     (("a1.ipynb", "copy/a1 (2).ipynb"), "2 notebooks, and nothing tells which to grade: a1.ipynb, copy/a1 (2).ipynb"),
 ])
 def test_nothing_or_too_much_to_grade_names_the_files_and_what_to_upload(tmp_path, names, says):
-    choice = choose(_upload(tmp_path / "submission", *names), "a1.ipynb")
+    upload = _upload(tmp_path / "submission", *names)
+    if len(names) == 2 and names[1].endswith(".ipynb"):  # two notebooks that differ: a draft and a final
+        shutil.copy(ROOT / "assignments" / "a1" / "examples" / "solution.ipynb", upload / names[1])
+    choice = choose(upload, "a1.ipynb")
     assert choice.path is None
     assert says in choice.problem and "upload your a1.ipynb (or the zip that grader.export() made)" in choice.problem
+
+
+def test_a_notebook_and_the_export_zip_made_of_it_are_one_submission(tmp_path):
+    upload = _upload(tmp_path / "submission", "a1.ipynb")
+    with zipfile.ZipFile(upload / "a1_2026_10_01T10_00_00_000000.zip", "w") as z:
+        z.write(TEMPLATE, "a1.ipynb")
+    choice = choose(upload, "a1.ipynb")
+    assert choice.path == upload / "a1.ipynb"
+    assert choice.notes == ("graded a1.ipynb; a1_2026_10_01T10_00_00_000000.zip holds the same notebook",)
 
 
 def _write(tmp_path, data) -> object:

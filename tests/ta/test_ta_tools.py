@@ -6,9 +6,9 @@ own; dmitri's is amara's, copied and disguised as a student would (every name ch
 dropped, definitions reordered, loops turned into comprehensions). It is graded once through the CLI, against
 the demo's reference figures (same machine, same build). A TA then runs ``dlgrade similarity``, sets scores by
 hand (dmitri's q4 after reading the similarity page, a test of dmitri's q2, bruno's q5), and bruno's notebook
-is graded again with ``--regrade``; meanwhile chen uploads the same notebook to the course's Gradescope
-autograder (``dlgrade export gradescope``), whose ``run_autograder`` runs in Gradescope's tree laid out in a
-temporary folder (each grading is one kernel: the two share the cores).
+is graded again with ``--regrade``; meanwhile chen uploads the zip ``grader.export()`` made of the same
+notebook to the course's Gradescope autograder (``dlgrade export gradescope``), whose ``run_autograder`` runs in
+Gradescope's tree laid out in a temporary folder (each grading is one kernel: the two share the cores).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def worked(tmp_path_factory, demo_results, exported):
     (OUT, what each step printed, and Gradescope's results.json under "gradescope")."""
     out = tmp_path_factory.mktemp("ta") / "a1"
     said = {}
+    exporting = _export_with_otter(CLASS / "chen.ipynb", tmp_path_factory.mktemp("chen"))
     graded = dlgrade("grade", "a1", str(CLASS), "-o", str(out), "--workers", "2",
                      "--calibration-from", str(demo_results[0]))
     assert graded.returncode == 0, graded.stdout + graded.stderr
@@ -65,7 +66,9 @@ def worked(tmp_path_factory, demo_results, exported):
                                         ("dmitri", "q2/vectorized_is_faster_than_serial", "0", DMITRI_SAXPY)]:
         done = dlgrade("override", str(out), student, target, "--score", score, "--comment", why, "--by", "Grace (TA)")
         assert done.returncode == 0, done.stdout + done.stderr
-    gradescope = _upload_to_gradescope(exported[0], tmp_path_factory.mktemp("gradescope"), demo_results[0])
+    assert exporting.wait(timeout=300) == 0, exporting.communicate()
+    export = next(Path(exporting.args[-1]).parent.glob("a1_*.zip"))
+    gradescope = _upload_to_gradescope(exported[0], export, tmp_path_factory.mktemp("gradescope"), demo_results[0])
     again = dlgrade("grade", "a1", str(CLASS), "-o", str(out), "--regrade", "bruno")
     assert again.returncode == 0, again.stdout + again.stderr
     said["regrade"] = again.stdout
@@ -78,12 +81,23 @@ def worked(tmp_path_factory, demo_results, exported):
     return out, said
 
 
-def _upload_to_gradescope(zipped: Path, folder: Path, figures_from: Path) -> subprocess.Popen:
-    """chen's notebook uploaded as Gradescope names it, in Gradescope's tree (``DLGRADE_GRADESCOPE_ROOT``) with
-    the test's own Python; the reference figures setup.sh would have measured on this machine are the demo's.
-    Returns run_autograder, started."""
+def _export_with_otter(notebook: Path, folder: Path) -> subprocess.Popen:
+    """``grader.export()`` run on ``notebook`` as a student runs it (TensorFlow's noise on stderr too), started;
+    it writes ``a1_<time>.zip`` into ``folder``."""
+    shutil.copy(notebook, folder / "a1.ipynb")
+    script = ("import sys\nimport tensorflow as tf\nsys.stderr.write('E0000 tensorflow noise on stderr\\n')\n"
+              "import otter\notter.Notebook('a1.ipynb').export(pdf=False)\n")
+    (folder / "export.py").write_text(script)
+    return subprocess.Popen([sys.executable, str(folder / "export.py")], cwd=folder, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _upload_to_gradescope(zipped: Path, export: Path, folder: Path, figures_from: Path) -> subprocess.Popen:
+    """chen's ``grader.export()`` zip uploaded under the name a browser gave it, in Gradescope's tree
+    (``DLGRADE_GRADESCOPE_ROOT``) with the test's own Python; the reference figures setup.sh would have
+    measured on this machine are the demo's. Returns run_autograder, started."""
     root = gradescope_tree(folder, zipped, gradescope_metadata())
-    shutil.copy(CLASS / "chen.ipynb", root / "submission" / "My Submission (1).ipynb")
+    shutil.copy(export, root / "submission" / "a1 (1).zip")
     key = calibration_key(api.bundle_for(str(root / "source" / "dist" / "a1")))
     with Store(figures_from / "gradebook.sqlite") as demo:
         figures = demo.calibration(key)
@@ -95,7 +109,7 @@ def _upload_to_gradescope(zipped: Path, folder: Path, figures_from: Path) -> sub
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def test_gradescope_grades_an_upload_under_any_name_as_the_batch_does_and_says_which_machine(worked):
+def test_gradescope_grades_an_export_zip_under_any_name_as_the_batch_does_and_says_which_machine(worked):
     out, said = worked
     data = said["gradescope"]
     assert set(data) >= {"score", "output", "tests", "execution_time", "extra_data"}
@@ -111,7 +125,7 @@ def test_gradescope_grades_an_upload_under_any_name_as_the_batch_does_and_says_w
     assert "reference figures: from the cache setup.sh measured" in data["output"]
     extra = data["extra_data"]
     assert extra["gradescope"]["reference_figures"] == "cache"
-    assert extra["gradescope"]["submission"] == "My Submission (1).ipynb"
+    assert extra["gradescope"]["submission"] == "a1 (1).zip"
     assert extra["student"] == "S-1234"
     assert extra["identity"]["name"] == "Jane Doe" and extra["identity"]["email"] == "jane.doe@example.edu"
     assert extra["late"]["time_source"] == "roster"
@@ -207,6 +221,11 @@ def test_a_ta_reads_the_pages_in_a_browser_offline(worked, tmp_path):
         assert page.locator("#students tbody tr td:first-child a").first.inner_text() == "dmitri"  # 14, lowest
         scores.click()
         assert page.locator("#students tbody tr td:first-child a").last.inner_text() == "dmitri"
+
+        highest = page.locator("#speed thead th", has_text="highest")
+        highest.click()  # ratios with a unit (10.35x) sort as numbers, not as text
+        shown = [float(t.rstrip("x")) for t in page.locator("#speed tbody tr td:nth-child(5)").all_inner_texts()]
+        assert len(shown) >= 3 and shown == sorted(shown), shown
 
         page.locator("#students a", has_text="bruno").click()
         assert "feedback for bruno" in page.title()
