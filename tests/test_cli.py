@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -118,13 +116,9 @@ def test_grading_nothing_is_an_error(tmp_path):
 
 @pytest.mark.slow
 def test_check_runs_the_public_tests_from_a_terminal(tmp_path):
-    # Two students checking at once: each check is one kernel, so the two share the cores.
-    notebooks = [ROOT / "student_template" / "a1" / "a1.ipynb",
-                 ROOT / "assignments" / "a1" / "examples" / "solution.ipynb"]
-    running = [subprocess.Popen([sys.executable, "-m", "autograder.cli", "check", "a1", str(nb)], cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for nb in notebooks]
-    template, solved = [p.communicate(timeout=900)[0] for p in running]
-    assert running[0].returncode == 1
-    assert "q1: FAILED" in template and "matmul_numpy must return a NumPy array" in template
-    assert running[1].returncode == 0, solved
-    assert all(f"q{i}: passed" in solved for i in range(1, 8))
+    # What the template fails, and why, from a terminal. That the solution passes every public check (exit 0)
+    # is the demo's (tests/assignments/test_a1.py) and the mini course's (tests/grading/test_public_checks.py).
+    template = dlgrade("check", "a1", str(ROOT / "student_template" / "a1" / "a1.ipynb"))
+    assert template.returncode == 1
+    assert "q1: FAILED" in template.stdout and "matmul_numpy must return a NumPy array" in template.stdout
+    assert "q4: FAILED" in template.stdout and "q7: FAILED" in template.stdout

@@ -8,7 +8,9 @@ the batch's process, which stores them.
 from __future__ import annotations
 
 import atexit
+import socket
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +50,26 @@ def dask_client(scheduler: str) -> Any:
         from distributed import Client
     except ImportError:
         raise UsageError("--scheduler needs Dask's distributed package: pip install distributed") from None
+    _refused_at_once(scheduler)
     try:
         return Client(scheduler, timeout="10s")
     except (OSError, TimeoutError, ValueError) as e:
         raise UsageError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({e})") from None
+
+
+def _refused_at_once(scheduler: str) -> None:
+    """``UsageError`` now where a ``tcp://`` address's host answers that nothing listens there (Dask's client
+    would retry it for its whole timeout); any other address is left to the client."""
+    parsed = urllib.parse.urlsplit(scheduler)
+    if parsed.scheme != "tcp" or not parsed.hostname or parsed.port is None:
+        return
+    try:
+        socket.create_connection((parsed.hostname, parsed.port), timeout=5).close()
+    except ConnectionRefusedError as e:
+        raise UsageError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({e.strerror}: nothing "
+                         "listens on that port)") from None
+    except OSError:
+        return  # unreachable, slow or unnamed: the client says so in its own words
 
 
 def run_dask(client: Any, bundle: AnyBundle, jobs: list[Job], out: Path, calibration: CalibrationFigures | None,

@@ -148,13 +148,14 @@ def _say_orphans(store: Store, out: Path, events: BatchEvents) -> None:
 
 
 def _refresh(store: Store, kept: list[Job], spec: Assignment, out: Path, events: BatchEvents) -> None:
-    """Kept results take today's roster: its names, submission times and deadlines (and so the late penalty)
-    apply without grading again. The bundle each was graded with stays its own (stale stays stale)."""
+    """Kept results take the roster given today: its names, submission times and deadlines (and so the late
+    penalty) apply without grading again. A result whose student has no row in it (or a run without a roster)
+    keeps what it was graded with; the bundle each was graded with stays its own (stale stays stale)."""
     stored = {r.student: r for r in store.results(overridden=False)}
     changed = []
     for job in kept:
         old = stored.get(job.student)
-        if old is None:
+        if old is None or job.entry is None:  # without a roster's row, a result keeps what it was graded with
             continue
         new = annotate(copy.deepcopy(old), job, spec)
         new.bundle = old.bundle
