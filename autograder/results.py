@@ -338,7 +338,12 @@ class GradingResult:
 
     @property
     def penalty(self) -> float:
-        return self.late.penalty_points if self.late else 0.0
+        """The late penalty in points: the policy's percent of the raw score, as a TA set it where one did."""
+        if self.late is None:
+            return 0.0
+        if self.overrides:
+            return round(max(0.0, self.score) * self.late.penalty_percent / 100, 6)
+        return self.late.penalty_points
 
     @property
     def final_score(self) -> float:

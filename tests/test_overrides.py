@@ -15,7 +15,7 @@ from autograder import api
 from autograder.errors import UsageError
 from autograder.overrides import applied, automatic
 from autograder.reports import feedback_html
-from autograder.results import GradingResult, Override, QuestionResult, TestResult
+from autograder.results import GradingResult, LatePenalty, Override, QuestionResult, TestResult
 from autograder.store import Store
 
 
@@ -146,3 +146,12 @@ def test_clear_with_a_score_is_refused_by_the_command(tmp_path):
     out = graded_folder(tmp_path)
     done = dlgrade("override", str(out), "ada", "q1", "--clear", "--score", "1")
     assert done.returncode == 2 and "--clear takes back an override" in done.stderr
+
+
+def test_a_late_penalty_is_its_percent_of_the_raw_score_as_set_by_hand():
+    late = result()
+    late.late = LatePenalty(submitted_at="2026-10-04T08:00:00+02:00", time_source="roster", hours_late=32,
+                            penalty_percent=20, penalty_points=0.6, note="1 day 8 h late: -20 % (0.6 points)")
+    assert (late.score, late.penalty, late.final_score) == (3, 0.6, 2.4)
+    shown, _ = applied(late, [by_hand("q1", "", 3)])
+    assert (shown.score, shown.penalty, shown.final_score) == (5, 1, 4)
