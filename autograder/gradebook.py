@@ -32,20 +32,12 @@ from autograder.store import Store
 MAX_COMMENT = 2000
 
 
-def open_store(out: Path) -> Store:
-    """The store of a results folder; ``UsageError`` when ``out`` holds none."""
-    store_file = Path(out) / "gradebook.sqlite"
-    if not store_file.exists():
-        raise UsageError(f"{store_file}: no gradebook here; grade into {out} first")
-    return Store(store_file)
-
-
 def rewrite_reports(out: Path, students: Iterable[str] | None = None,
                     log: Callable[[str], None] = lambda line: None) -> list[GradingResult]:
     """Rewrite the reports of ``out`` from its store, overrides applied: the files of ``students`` (None: of
     every student) and the class's. ``log`` hears the warnings (two results for one Canvas id, an override
     that names nothing). Returns every result. Raises ``UsageError`` when ``out`` holds no store."""
-    with open_store(out) as store:
+    with Store.of_results(out) as store:
         results, unmatched = [], []
         for result in store.results(overridden=False):
             shown, problems = store.overridden(result)
@@ -135,7 +127,7 @@ def set_override(out: Path, student: str, target: str, score: float, comment: st
         raise UsageError("--comment: say why the score is set by hand (the student sees it in the feedback)")
     if len(comment) > MAX_COMMENT:
         raise UsageError(f"--comment: {len(comment)} characters; at most {MAX_COMMENT}")
-    with open_store(out) as store:
+    with Store.of_results(out) as store:
         result = _student(store, student, out)
         question, test, most = _target(result, target)
         if not math.isfinite(score) or not 0 <= score <= most:
@@ -166,7 +158,7 @@ def clear_override(out: Path, student: str, target: str, log: Callable[[str], No
     has no override of ``target``.
     """
     question, _, test = target.strip().partition("/")
-    with open_store(out) as store:
+    with Store.of_results(out) as store:
         known = {s for s, _, _ in store.override_owners()}
         stored = student if student in known else next((s for s in known if _same(s) == _same(student)), student)
         if not store.clear_override(stored, question, test):
@@ -188,7 +180,7 @@ class OverrideRow:
 def list_overrides(out: Path) -> list[OverrideRow]:
     """Every override in ``out``, by student and target. Raises ``UsageError`` when ``out`` holds no store."""
     rows = []
-    with open_store(out) as store:
+    with Store.of_results(out) as store:
         results = {r.student: r for r in store.results(overridden=False)}
         for student, o, stored_at in store.override_owners():
             result = results.get(student)

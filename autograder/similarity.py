@@ -182,10 +182,7 @@ def similarity(out: Path, template: Path | None = None, threshold: float | None 
     ``similarity`` key. Scores are never changed. Raises ``UsageError`` for a
     folder without a store or a template that cannot be found.
     """
-    store_file = Path(out) / "gradebook.sqlite"
-    if not store_file.exists():
-        raise UsageError(f"{store_file}: no gradebook here; grade into {out} first")
-    with Store(store_file) as store:
+    with Store.of_results(out) as store:
         results = store.results(overridden=False)
     if not results:
         raise UsageError(f"{out}: no results to compare")

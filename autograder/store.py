@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from autograder import overrides
-from autograder.errors import StoreError
+from autograder.errors import StoreError, UsageError
 from autograder.results import GradingResult, Override, ResultStatus
 
 SCHEMA = """
@@ -83,6 +83,14 @@ class Store:
                 if name not in have:
                     self.db.execute(f"alter table {table} add column {name} {kind}")
         self.db.commit()
+
+    @classmethod
+    def of_results(cls, out: Path) -> "Store":
+        """The store of a results folder that ``dlgrade grade`` wrote; ``UsageError`` where ``out`` holds none."""
+        store_file = Path(out) / "gradebook.sqlite"
+        if not store_file.exists():
+            raise UsageError(f"{store_file}: no gradebook here; grade into {out} first")
+        return cls(store_file)
 
     def close(self) -> None:
         self.db.close()
